@@ -1,0 +1,20 @@
+"""The Celery application and its one static beat schedule.
+
+The database holds the state of every reminder and report; Celery only delivers. Each beat entry
+below is a sweep that looks at the database and is safe to run twice or late.
+"""
+
+import os
+
+from celery import Celery
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "crm_site.settings")
+
+app = Celery("crm_site")
+app.config_from_object("django.conf:settings", namespace="CELERY")
+app.autodiscover_tasks()
+
+app.conf.beat_schedule = {
+    # Proves to /healthz that beat schedules and a worker executes; read by accounts.health.
+    "worker-heartbeat": {"task": "accounts.tasks.record_heartbeat", "schedule": 30.0},
+}

@@ -1,0 +1,72 @@
+"""Personas shared by every test: two sales teams, a director, a service agent, an admin.
+
+team A: ``lead`` (sales manager) with ``rep`` and ``teammate``;
+team B: ``other_lead`` with ``other_team_rep``.
+"""
+
+import pytest
+
+from accounts import roles
+from tests.factories.accounts import TeamFactory, UserFactory
+
+
+@pytest.fixture(autouse=True)
+def fast_password_hasher(settings):
+    """PBKDF2 takes ~0.3 s a password by design; tests only need passwords to round-trip."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture
+def team_a(db):
+    return TeamFactory(name="华东销售一组")
+
+
+@pytest.fixture
+def team_b(db):
+    return TeamFactory(name="华南销售组")
+
+
+@pytest.fixture
+def lead(team_a):
+    user = UserFactory(username="lead", team=team_a, role=roles.SALES_MANAGER)
+    team_a.lead = user
+    team_a.save(update_fields=["lead"])
+    return user
+
+
+@pytest.fixture
+def rep(team_a, lead):
+    return UserFactory(username="rep", team=team_a, role=roles.SALES_REP)
+
+
+@pytest.fixture
+def teammate(team_a, lead):
+    return UserFactory(username="teammate", team=team_a, role=roles.SALES_REP)
+
+
+@pytest.fixture
+def other_lead(team_b):
+    user = UserFactory(username="other_lead", team=team_b, role=roles.SALES_MANAGER)
+    team_b.lead = user
+    team_b.save(update_fields=["lead"])
+    return user
+
+
+@pytest.fixture
+def other_team_rep(team_b, other_lead):
+    return UserFactory(username="other_team_rep", team=team_b, role=roles.SALES_REP)
+
+
+@pytest.fixture
+def director(db):
+    return UserFactory(username="director", role=roles.SALES_DIRECTOR)
+
+
+@pytest.fixture
+def agent(db):
+    return UserFactory(username="agent", role=roles.SERVICE_AGENT)
+
+
+@pytest.fixture
+def administrator(db):
+    return UserFactory(username="administrator", is_staff=True, role=roles.ADMINISTRATOR)
