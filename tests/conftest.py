@@ -26,12 +26,16 @@ def team_b(db):
     return TeamFactory(name="华南销售组")
 
 
+def make_lead(team, username: str):
+    user = UserFactory(username=username, team=team, role=roles.SALES_MANAGER)
+    team.lead = user
+    team.save(update_fields=["lead"])
+    return user
+
+
 @pytest.fixture
 def lead(team_a):
-    user = UserFactory(username="lead", team=team_a, role=roles.SALES_MANAGER)
-    team_a.lead = user
-    team_a.save(update_fields=["lead"])
-    return user
+    return make_lead(team_a, "lead")
 
 
 @pytest.fixture
@@ -46,10 +50,7 @@ def teammate(team_a, lead):
 
 @pytest.fixture
 def other_lead(team_b):
-    user = UserFactory(username="other_lead", team=team_b, role=roles.SALES_MANAGER)
-    team_b.lead = user
-    team_b.save(update_fields=["lead"])
-    return user
+    return make_lead(team_b, "other_lead")
 
 
 @pytest.fixture

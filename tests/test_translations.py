@@ -17,11 +17,6 @@ def project_sources() -> list[Path]:
     return [ROOT / "manage.py", ROOT / "crm_site", ROOT / "templates", ROOT / "locale", *apps]
 
 
-def msgids(output: str) -> list[str]:
-    # The header entry (msgid "") is not a string of ours.
-    return [line for line in output.splitlines() if line.startswith("msgid ") and line != 'msgid ""']
-
-
 @pytest.fixture(scope="module")
 def regenerated_catalogue(tmp_path_factory) -> Path:
     """The catalogue as makemessages would rewrite it now, made in a copy of the sources."""
@@ -44,24 +39,22 @@ def regenerated_catalogue(tmp_path_factory) -> Path:
     return copy / PO
 
 
-def test_makemessages_finds_no_untranslated_string(regenerated_catalogue):
+def entries(catalogue: Path, selection: str) -> list[str]:
+    """The msgids ``msgattrib`` selects (e.g. ``--untranslated``), without the header."""
     result = subprocess.run(
-        ["msgattrib", "--untranslated", "--no-obsolete", str(regenerated_catalogue)],
-        check=True,
-        capture_output=True,
-        text=True,
+        ["msgattrib", selection, "--no-obsolete", str(catalogue)], check=True, capture_output=True, text=True
     )
-    assert msgids(result.stdout) == [], "run `make messages` and translate:\n" + result.stdout
+    return [line for line in result.stdout.splitlines() if line.startswith("msgid ") and line != 'msgid ""']
+
+
+def test_makemessages_finds_no_untranslated_string(regenerated_catalogue):
+    missing = entries(regenerated_catalogue, "--untranslated")
+    assert missing == [], "run `make messages` and translate these"
 
 
 def test_no_translation_is_left_fuzzy(regenerated_catalogue):
-    result = subprocess.run(
-        ["msgattrib", "--only-fuzzy", "--no-obsolete", str(regenerated_catalogue)],
-        check=True,
-        capture_output=True,
-        text=True,
-    )
-    assert msgids(result.stdout) == [], "check and unmark these fuzzy translations:\n" + result.stdout
+    fuzzy = entries(regenerated_catalogue, "--only-fuzzy")
+    assert fuzzy == [], "check and unmark these fuzzy translations"
 
 
 def test_committed_catalogue_compiles_with_matching_placeholders():
