@@ -61,10 +61,12 @@ COPY static static/
 COPY locale locale/
 COPY --from=vendor /build/static/vendor static/vendor/
 # Settings refuse to load without SECRET_KEY when DEBUG is off, so these two commands get a
-# throwaway key that is never stored in the image (it is not an ENV). DEBUG stays unset, so
-# STATIC_MANIFEST is on and collectstatic writes the hashed, compressed files WhiteNoise serves.
+# throwaway key that is never stored in the image (it is not an ENV). DEBUG and STATIC_MANIFEST
+# are set explicitly (manage.py would default to development mode), so collectstatic writes the
+# hashed, compressed files and the manifest that WhiteNoise serves in production.
 # CRM_VAR_DIR points away from /app/var: the settings create folders there on import.
 RUN export SECRET_KEY=build-only-throwaway-key-not-used-at-runtime CRM_VAR_DIR=/tmp/build-var \
+        DEBUG=false STATIC_MANIFEST=true \
     && python manage.py compilemessages \
     && python manage.py collectstatic --noinput \
     && rm -rf /tmp/build-var

@@ -331,3 +331,11 @@ def test_dockerignore_keeps_local_state_out_of_the_build_context():
     # pip reads pyproject.toml and the node stage needs the lock file: they must reach the build.
     for needed in ("pyproject.toml", "package.json", "package-lock.json", "scripts", "static", "locale"):
         assert needed not in patterns, f".dockerignore must not exclude {needed}"
+
+
+def test_dockerfile_collects_static_files_for_production_with_a_manifest():
+    """manage.py defaults to DEBUG=true; the image must build the hashed files WhiteNoise serves."""
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    build_step = dockerfile[: dockerfile.index("manage.py collectstatic")].rsplit("RUN ", 1)[1]
+    assert "DEBUG=false" in build_step
+    assert "STATIC_MANIFEST=true" in build_step
