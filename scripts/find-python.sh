@@ -2,7 +2,9 @@
 # Prints the path of a Python 3.12+ interpreter, or explains what to install and fails.
 set -u
 candidates=()
+# First the interpreter pyenv selects here through .python-version, then any other 3.12+.
 if command -v pyenv >/dev/null 2>&1; then
+  selected=$(pyenv which python 2>/dev/null) && candidates+=("$selected")
   for version in $(pyenv versions --bare 2>/dev/null | sort -rV); do
     candidates+=("$(pyenv root)/versions/$version/bin/python")
   done
