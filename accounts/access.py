@@ -8,8 +8,7 @@ Scope has three levels, decided by permissions so an administrator can reshape r
 - ``OWN``: everyone else sees records they own and records shared with them.
 
 Models opt in by giving their manager a ``ScopedQuerySet`` that names its owner, team and
-shared-with fields, or a parent whose scope they inherit (an interaction is visible when its
-customer is). Views then only ever start from ``Model.objects.visible_to(request.user)``.
+shared-with fields. Views then only ever start from ``Model.objects.visible_to(request.user)``.
 """
 
 from enum import StrEnum
@@ -49,14 +48,13 @@ def led_team_ids(user) -> list[int]:
 class ScopedQuerySet(models.QuerySet):
     """A queryset that knows how to restrict itself to what a user may see.
 
-    Subclasses name their owner, team and shared-with fields, or set ``scope_parent`` to the
-    foreign key of a record whose scope they inherit.
+    Subclasses name their owner, team and shared-with fields. ``prefix`` lets a child record
+    (an interaction, say) filter through its foreign key with the parent's rules.
     """
 
     scope_owner: str | None = "owner"  # FK to accounts.User
     scope_team: str | None = "team"  # FK to accounts.Team: the owner's team, kept in step
     scope_shared: str | None = None  # M2M to accounts.User: collaborators
-    scope_parent: str | None = None  # FK to a model whose queryset is a ScopedQuerySet
 
     def visible_to(self, user) -> Self:
         return self.filter(self.scope_q(user))
@@ -68,9 +66,6 @@ class ScopedQuerySet(models.QuerySet):
             return Q()
         if scope is Scope.NONE:
             return Q(pk__in=[])
-        if self.scope_parent:
-            parent = self.model._meta.get_field(self.scope_parent).related_model
-            return parent._default_manager.all().scope_q(user, prefix=f"{prefix}{self.scope_parent}__")
         condition = Q(**{f"{prefix}{self.scope_owner}": user})
         if self.scope_shared:
             field = self.model._meta.get_field(self.scope_shared)

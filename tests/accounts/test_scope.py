@@ -110,3 +110,22 @@ def test_visible_to_costs_one_query(rep, book, django_assert_num_queries):
     rep.has_perm("accounts.scope_all")  # warm the permission cache, as the request would
     with django_assert_num_queries(1):
         list(Customer.objects.visible_to(rep))
+
+
+def test_scope_q_with_a_prefix_filters_through_a_relation(rep, book):
+    """How a child record (e.g. a follow-up of a customer) reuses the customer's rules."""
+    from accounts.models import User
+
+    prefixed = Customer.objects.all().scope_q(rep, prefix="owned_customers__")
+    owners = set(User.objects.filter(prefixed).values_list("username", flat=True).distinct())
+    assert owners == {"rep", "teammate"}  # owner of the rep's own and of the shared customer
+
+
+def test_require_is_403_for_a_permission_the_role_lacks(rep, director):
+    from django.core.exceptions import PermissionDenied
+
+    from accounts.access import require
+
+    require(rep, "customers.change_customer")
+    with pytest.raises(PermissionDenied):
+        require(director, "customers.change_customer")
