@@ -1,4 +1,6 @@
 import json
+import math
+from datetime import timedelta
 from functools import cache
 
 from django import template
@@ -30,3 +32,11 @@ def vendor(library: str, filename: str) -> str:
 @register.simple_tag(takes_context=True)
 def nav_items(context) -> list[navigation.NavItem]:
     return navigation.items_for(context["request"].user)
+
+
+@register.filter
+def whole_minutes(duration: timedelta | None) -> int | str:
+    """A lockout's length in minutes, rounded up (used by registration/locked_out.html)."""
+    if not duration:
+        return ""
+    return max(1, math.ceil(duration.total_seconds() / 60))

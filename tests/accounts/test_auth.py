@@ -41,8 +41,19 @@ def test_five_failures_lock_the_account_for_this_address(client, rep):
         login(client, "rep", "wrong-password")
     response = login(client, "rep", PASSWORD)
     assert response.status_code == 429
-    assert "登录失败次数过多" in response.content.decode()
+    page = response.content.decode()
+    assert "登录失败次数过多" in page
+    assert "请在 15 分钟后重试" in page
     assert "_auth_user_id" not in client.session
+
+
+def test_lockout_page_states_the_configured_lockout_length(client, rep, settings):
+    import datetime
+
+    settings.AXES_COOLOFF_TIME = datetime.timedelta(minutes=40)
+    for _attempt in range(settings.AXES_FAILURE_LIMIT):
+        login(client, "rep", "wrong-password")
+    assert "请在 40 分钟后重试" in login(client, "rep", PASSWORD).content.decode()
 
 
 def test_lockout_is_per_address_so_another_office_can_still_log_in(client, rep):
@@ -149,9 +160,11 @@ def test_session_expires_after_the_configured_age(client, rep):
     assert settings.SESSION_COOKIE_AGE <= 12 * 60 * 60
 
 
-@pytest.mark.parametrize("url_name", ["login", "password_reset"])
-def test_public_auth_pages_open_without_login(client, db, url_name):
-    assert client.get(reverse(url_name)).status_code == 200
+@pytest.mark.parametrize(("url_name", "heading"), [("login", "登录"), ("password_reset", "重置密码")])
+def test_public_auth_pages_open_without_login(client, db, url_name, heading):
+    response = client.get(reverse(url_name))
+    assert response.status_code == 200
+    assert f'<h1 class="h4 mb-3">{heading}</h1>' in response.content.decode()
 
 
 def test_inactive_user_cannot_log_in(client, rep):
