@@ -3,6 +3,8 @@ environment variables, read through the strict helpers in ``crm_site.env`` and l
 README's configuration table.
 """
 
+import base64
+import hashlib
 from decimal import Decimal
 from pathlib import Path
 
@@ -222,12 +224,14 @@ SERVER_EMAIL = DEFAULT_FROM_EMAIL
 CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", REDIS_URL or "filesystem://")
 CELERY_QUEUE_DIR = VAR_DIR / "celery"
 if CELERY_BROKER_URL.startswith("filesystem://"):
-    for folder in ("queue", "processed"):
+    for folder in ("queue", "processed", "control"):
         (CELERY_QUEUE_DIR / folder).mkdir(parents=True, exist_ok=True)
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(CELERY_QUEUE_DIR / "queue"),
         "data_folder_out": str(CELERY_QUEUE_DIR / "queue"),
         "processed_folder": str(CELERY_QUEUE_DIR / "processed"),
+        # Broadcast (pidbox) messages; kombu's default is a "control" folder in the working directory.
+        "control_folder": str(CELERY_QUEUE_DIR / "control"),
         "store_processed": False,
     }
 else:
@@ -302,3 +306,22 @@ CUSTOMER_CLASS_A_MIN = Decimal(env_int("CUSTOMER_CLASS_A_MIN", 500_000, minimum=
 CUSTOMER_CLASS_B_MIN = Decimal(env_int("CUSTOMER_CLASS_B_MIN", 100_000, minimum=1))
 if CUSTOMER_CLASS_B_MIN >= CUSTOMER_CLASS_A_MIN:
     raise ImproperlyConfigured("CUSTOMER_CLASS_B_MIN must be below CUSTOMER_CLASS_A_MIN.")
+# Profile review (建档审核): a profile still incomplete this long after creation is flagged to the lead.
+CUSTOMER_REVIEW_HOURS = env_int("CUSTOMER_REVIEW_HOURS", 24, minimum=1)
+
+# Encryption of personal data at rest (accounts.crypto): comma-separated Fernet keys, newest first.
+# In development a key derived from SECRET_KEY is used so the quick start needs no setup.
+FIELD_ENCRYPTION_KEYS = env_list("FIELD_ENCRYPTION_KEYS", [])
+if not FIELD_ENCRYPTION_KEYS:
+    if not DEBUG:
+        raise ImproperlyConfigured("FIELD_ENCRYPTION_KEYS must be set when DEBUG is off.")
+    FIELD_ENCRYPTION_KEYS = [
+        base64.urlsafe_b64encode(
+            hashlib.sha256(("field-encryption:" + SECRET_KEY).encode()).digest()
+        ).decode()
+    ]
+
+# Uploads: attachments and import files, checked by content (customers.uploads).
+ATTACHMENT_MAX_MB = env_int("ATTACHMENT_MAX_MB", 10, minimum=1)
+IMPORT_MAX_MB = env_int("IMPORT_MAX_MB", 20, minimum=1)
+DATA_UPLOAD_MAX_NUMBER_FIELDS = 5000  # bulk actions post one field per selected customer

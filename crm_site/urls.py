@@ -13,6 +13,7 @@ urlpatterns = [
     path("", accounts_views.home, name="home"),
     path("healthz", accounts_views.healthz, name="healthz"),
     path("accounts/", include("accounts.urls")),
+    path("customers/", include("customers.urls")),
     path("accounts/login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("accounts/", include("django.contrib.auth.urls")),
     path("admin/", admin.site.urls),

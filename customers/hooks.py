@@ -1,0 +1,74 @@
+"""Registries through which the apps above ``customers`` join in its workflows.
+
+``customers`` must not import ``interactions``, ``opportunities`` or ``service``; yet merging two
+customers must move their records, a transfer must move open tasks, and the customer page shows
+their entries on one timeline. Each of those apps registers here in its ``AppConfig.ready()``;
+``customers`` registers its own contacts, attachments and history the same way.
+"""
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.utils.functional import Promise
+
+
+@dataclass(frozen=True)
+class MergeHandler:
+    """Moves one kind of record from ``merged`` to ``survivor`` inside the merge's transaction.
+
+    ``move(survivor, merged, actor)`` returns how many records moved (shown in the history);
+    ``count(customer)`` tells the merge screen how many there are beforehand.
+    """
+
+    name: str
+    label: Promise
+    move: Callable[..., int]
+    count: Callable[..., int]
+
+
+@dataclass(frozen=True)
+class TimelineEntry:
+    at: datetime
+    kind: str  # e.g. "history", "interaction", "task", "opportunity", "ticket"
+    icon: str  # a Bootstrap Icons name
+    title: str
+    body: str = ""
+    url: str = ""
+    actor: str = ""
+
+
+# provider(customer, user, limit) -> up to ``limit`` newest entries the user may see
+TimelineProvider = Callable[..., Iterable[TimelineEntry]]
+# handler(customer_ids, new_owner, actor): move what belongs with the customers (e.g. open tasks)
+TransferHandler = Callable[..., None]
+
+_merge: dict[str, MergeHandler] = {}
+_timeline: dict[str, TimelineProvider] = {}
+_transfer: dict[str, TransferHandler] = {}
+
+
+def register_merge(handler: MergeHandler) -> None:
+    _merge[handler.name] = handler
+
+
+def merge_handlers() -> list[MergeHandler]:
+    return list(_merge.values())
+
+
+def register_timeline(name: str, provider: TimelineProvider) -> None:
+    _timeline[name] = provider
+
+
+def timeline_for(customer, user, *, limit: int = 50) -> list[TimelineEntry]:
+    """Every registered provider's newest entries, merged, newest first (one query each)."""
+    entries = [entry for provider in _timeline.values() for entry in provider(customer, user, limit)]
+    return sorted(entries, key=lambda entry: entry.at, reverse=True)[:limit]
+
+
+def register_transfer(name: str, handler: TransferHandler) -> None:
+    _transfer[name] = handler
+
+
+def transfer_handlers() -> list[TransferHandler]:
+    return list(_transfer.values())

@@ -1,0 +1,24 @@
+"""The customers app's models, split by sub-domain; import them from here."""
+
+from customers.models.customer import Customer, CustomerQuerySet, value_class_for
+from customers.models.imports import CustomerImport
+from customers.models.lookups import BilingualLookup, Industry, Source, Tag, TagDimension
+from customers.models.related import Attachment, Contact, CustomerChange, StageChange
+from customers.models.segments import Segment
+
+__all__ = [
+    "Attachment",
+    "BilingualLookup",
+    "Contact",
+    "Customer",
+    "CustomerChange",
+    "CustomerImport",
+    "CustomerQuerySet",
+    "Industry",
+    "Segment",
+    "Source",
+    "StageChange",
+    "Tag",
+    "TagDimension",
+    "value_class_for",
+]

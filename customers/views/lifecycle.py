@@ -1,0 +1,3 @@
+"""lifecycle"""
+
+urlpatterns: list = []

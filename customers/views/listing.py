@@ -1,0 +1,3 @@
+"""listing"""
+
+urlpatterns: list = []

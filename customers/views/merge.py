@@ -1,0 +1,3 @@
+"""merge"""
+
+urlpatterns: list = []
