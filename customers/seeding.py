@@ -1,4 +1,10 @@
-"""Demo customers for ``seed_demo``: a hand-shaped set for every role, and ``--customers N``."""
+"""Demo customers for ``seed_demo``: a hand-shaped set for every role, and ``--customers N``.
+
+Rows are bulk-inserted (a benchmark fixture of 100,000 customers must load in seconds), so this
+module keeps by hand the invariants the services keep: unique numbers from the daily sequence,
+normalised keys and search text, one primary contact, a stage change per stage reached, the
+team of the owner.
+"""
 
 import datetime
 from collections import Counter
@@ -10,7 +16,17 @@ from faker import Faker
 
 from accounts.numbering import reserve_numbers
 from accounts.seeding import SeedContext
-from customers.models import Customer, Industry, Source, value_class_for
+from customers import normalize
+from customers.models import (
+    Contact,
+    Customer,
+    CustomerChange,
+    Industry,
+    Source,
+    StageChange,
+    Tag,
+    value_class_for,
+)
 
 REGIONS = [
     ("上海市", ["上海"]),
@@ -25,6 +41,7 @@ REGIONS = [
     ("福建省", ["厦门", "福州"]),
 ]
 OCCUPATIONS = ["教师", "医生", "律师", "工程师", "设计师", "会计", "企业主", "公务员", "自由职业", "销售经理"]
+TITLES = ["总经理", "采购经理", "IT总监", "财务总监", "运营经理", "行政主管", "技术负责人", "董事长助理"]
 NEEDS = [
     "需要一套覆盖全国门店的会员管理系统",
     "计划明年更换现有ERP，关注实施周期和价格",
@@ -36,6 +53,8 @@ NEEDS = [
     "为新工厂采购自动化生产线设备",
 ]
 ANNUAL_VALUES = [Decimal(v) for v in (20_000, 60_000, 90_000, 150_000, 280_000, 450_000, 650_000, 1_200_000)]
+STAGE_PATH = [Customer.Stage.POTENTIAL, Customer.Stage.INTENT, Customer.Stage.DEAL]
+BATCH = 2000
 
 
 def seed_customers(context: SeedContext) -> None:
@@ -43,7 +62,7 @@ def seed_customers(context: SeedContext) -> None:
     fake.seed_instance(context.rng.randint(0, 2**31))
     if not Customer.objects.exists():
         _create(context, fake, count=60, days_back=365, demo=True)
-        context.log("60 demo customers")
+        context.log("60 demo customers with contacts, tags and stage histories")
     if context.extra_customers:
         _create(context, fake, count=context.extra_customers, days_back=3 * 365, demo=False)
         context.log(f"{context.extra_customers} generated customers")
@@ -53,27 +72,68 @@ def _create(context: SeedContext, fake: Faker, *, count: int, days_back: int, de
     rng = context.rng
     industries = list(Industry.objects.all())
     sources = list(Source.objects.all())
+    tags_by_dimension: dict[int, list[Tag]] = {}
+    for tag in Tag.objects.filter(active=True):
+        tags_by_dimension.setdefault(tag.dimension_id, []).append(tag)
     owners = context.sales_users
     now = timezone.now()
     # Each customer gets a creation day; its number comes from that day's sequence.
-    days = sorted(rng.randrange(days_back) for _ in range(count))
+    days = sorted((rng.randrange(days_back) for _ in range(count)), reverse=True)
+    if demo:
+        # The newest few were created in the last three days, so reviews wait on the lead's page.
+        days[-8:] = sorted((rng.randrange(4) for _ in range(8)), reverse=True)
     per_day = Counter(days)
-    numbers: list[str] = []
     with transaction.atomic():
+        numbers: list[str] = []
         for days_ago in sorted(per_day, reverse=True):
             day = timezone.localdate() - datetime.timedelta(days=days_ago)
             numbers.extend(reserve_numbers("C", per_day[days_ago], day=day))
-        batch: list[Customer] = []
-        for index, days_ago in enumerate(sorted(days, reverse=True)):
-            batch.append(
-                _customer(rng, fake, numbers[index], days_ago, now, owners, industries, sources, demo)
-            )
-            if len(batch) == 2000:
-                Customer.objects.bulk_create(batch)
-                batch.clear()
-        Customer.objects.bulk_create(batch)
+        for start in range(0, count, BATCH):
+            batch = [
+                _customer(rng, fake, numbers[index], days[index], now, owners, industries, sources, demo)
+                for index in range(start, min(start + BATCH, count))
+            ]
+            _insert(rng, fake, batch, tags_by_dimension, demo)
         if demo:
             _share_some(context)
+
+
+def _insert(rng, fake, batch: list[Customer], tags_by_dimension: dict[int, list[Tag]], demo: bool) -> None:
+    contacts_by_number: dict[str, list[Contact]] = {}
+    for customer in batch:
+        contacts = _contacts(rng, fake, customer)
+        contacts_by_number[customer.number] = contacts
+        customer.name_key = normalize.name_key(customer.name)
+        customer.phone_key = normalize.phone_key(customer.phone)
+        customer.email_key = normalize.email_key(customer.email)
+        customer.search_text = normalize.search_text(
+            number=customer.number,
+            name=customer.name,
+            phone=customer.phone,
+            email=customer.email,
+            contacts=[(c.name, c.phone, c.email) for c in contacts],
+        )
+    Customer.objects.bulk_create(batch)  # PostgreSQL and SQLite return the primary keys
+    contacts, stage_changes, tag_links, history = [], [], [], []
+    through = Customer.tags.through
+    for customer in batch:
+        for contact in contacts_by_number[customer.number]:
+            contact.customer = customer
+            contacts.append(contact)
+        stage_changes.extend(_stage_history(rng, customer))
+        dimensions = list(tags_by_dimension.values())
+        for dimension_tags in rng.sample(dimensions, k=rng.randint(1, len(dimensions))) if dimensions else []:
+            tag_links.append(through(customer_id=customer.pk, tag_id=rng.choice(dimension_tags).pk))
+        if demo:
+            history.append(
+                CustomerChange(
+                    customer=customer, action="created", actor=customer.owner, at=customer.created_at
+                )
+            )
+    Contact.objects.bulk_create(contacts)
+    StageChange.objects.bulk_create(stage_changes)
+    through.objects.bulk_create(tag_links, ignore_conflicts=True)
+    CustomerChange.objects.bulk_create(history)
 
 
 def _customer(rng, fake, number, days_ago, now, owners, industries, sources, demo) -> Customer:
@@ -85,6 +145,10 @@ def _customer(rng, fake, number, days_ago, now, owners, industries, sources, dem
         [Customer.Stage.POTENTIAL, Customer.Stage.INTENT, Customer.Stage.DEAL, Customer.Stage.LOST],
         weights=[4, 3, 2, 1],
     )[0]
+    # Demo data: a few fresh profiles wait for the lead's review, some already past 24 hours.
+    review = Customer.ReviewStatus.APPROVED
+    if demo and days_ago <= 3 and rng.random() < 0.7:
+        review = Customer.ReviewStatus.PENDING
     individual = rng.random() < 0.3
     common = {
         "number": number,
@@ -99,6 +163,7 @@ def _customer(rng, fake, number, days_ago, now, owners, industries, sources, dem
         "value_class": value_class_for(value),
         "stage": stage,
         "stage_changed_at": created_at + datetime.timedelta(days=rng.randrange(max(days_ago, 1))),
+        "review_status": review,
         "owner": owner,
         "team_id": owner.team_id,
         "created_by": owner,
@@ -115,16 +180,64 @@ def _customer(rng, fake, number, days_ago, now, owners, industries, sources, dem
             email=fake.free_email(),
             **common,
         )
+    incomplete = review == Customer.ReviewStatus.PENDING and rng.random() < 0.5
     return Customer(
         kind=Customer.Kind.ENTERPRISE,
         name=fake.company(),
-        industry=industries[rng.randrange(len(industries))],
-        employee_band=rng.choice(Customer.EmployeeBand.values),
+        # An incomplete demo profile lacks its industry and size, for the review queue.
+        industry=None if incomplete else industries[rng.randrange(len(industries))],
+        employee_band="" if incomplete else rng.choice(Customer.EmployeeBand.values),
         revenue_band=rng.choice(Customer.RevenueBand.values),
         email=fake.company_email(),
         website=f"https://www.{fake.domain_word()}.cn",
         **common,
     )
+
+
+def _contacts(rng, fake, customer: Customer) -> list[Contact]:
+    """Enterprises get one to three contacts, the first primary; individuals none."""
+    if customer.kind != Customer.Kind.ENTERPRISE:
+        return []
+    contacts = []
+    for index in range(rng.choice([1, 1, 2, 2, 3])):
+        phone = fake.phone_number()
+        email = fake.email()
+        contacts.append(
+            Contact(
+                name=fake.name(),
+                title=TITLES[rng.randrange(len(TITLES))],
+                phone=phone,
+                phone_key=normalize.phone_key(phone),
+                email=email,
+                email_key=normalize.email_key(email),
+                is_primary=index == 0,
+                created_at=customer.created_at,
+            )
+        )
+    return contacts
+
+
+def _stage_history(rng, customer: Customer) -> list[StageChange]:
+    """The stages a customer went through to reach its current one, with dates in between."""
+    if customer.stage == Customer.Stage.LOST:
+        path = [*STAGE_PATH[: rng.randint(1, 3)], Customer.Stage.LOST]
+    else:
+        path = STAGE_PATH[: STAGE_PATH.index(customer.stage) + 1]
+    span = max((customer.stage_changed_at - customer.created_at).total_seconds(), 1)
+    changes, previous = [], ""
+    for index, stage in enumerate(path):
+        at = customer.created_at + datetime.timedelta(seconds=span * index / max(len(path) - 1, 1))
+        changes.append(
+            StageChange(
+                customer=customer,
+                from_stage=previous,
+                to_stage=stage,
+                changed_at=at,
+                changed_by=customer.owner,
+            )
+        )
+        previous = stage
+    return changes
 
 
 def _share_some(context: SeedContext) -> None:

@@ -71,3 +71,20 @@ def test_seed_demo_generates_extra_customers_in_bulk(db, django_assert_max_num_q
     with django_assert_max_num_queries(3 * 366 + 50):
         seed("--customers", "3000")
     assert Customer.objects.count() == before + 3000
+
+
+def test_seed_demo_customers_have_contacts_tags_stage_history_and_search_keys(db):
+    from customers.models import Contact, StageChange
+
+    seed()
+    enterprise = Customer.objects.filter(kind="enterprise").first()
+    primary = Contact.objects.get(customer=enterprise, is_primary=True)
+    assert primary.name.lower() in enterprise.search_text
+    assert enterprise.phone_key and enterprise.name_key
+    assert Customer.objects.filter(tags__isnull=False).distinct().count() == Customer.objects.count()
+    deal = Customer.objects.filter(stage="deal").first()
+    path = list(
+        StageChange.objects.filter(customer=deal).order_by("changed_at").values_list("to_stage", flat=True)
+    )
+    assert path == ["potential", "intent", "deal"]
+    assert Customer.objects.filter(review_status="pending").exists()
