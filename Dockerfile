@@ -60,12 +60,13 @@ COPY templates templates/
 COPY static static/
 COPY locale locale/
 COPY --from=vendor /build/static/vendor static/vendor/
-# Settings refuse to load without SECRET_KEY when DEBUG is off, so these two commands get a
-# throwaway key that is never stored in the image (it is not an ENV). DEBUG and STATIC_MANIFEST
+# Settings refuse to load without SECRET_KEY and FIELD_ENCRYPTION_KEYS when DEBUG is off, so these
+# two commands get throwaway keys that are never stored in the image (they are not ENV). DEBUG and STATIC_MANIFEST
 # are set explicitly (manage.py would default to development mode), so collectstatic writes the
 # hashed, compressed files and the manifest that WhiteNoise serves in production.
 # CRM_VAR_DIR points away from /app/var: the settings create folders there on import.
 RUN export SECRET_KEY=build-only-throwaway-key-not-used-at-runtime CRM_VAR_DIR=/tmp/build-var \
+        FIELD_ENCRYPTION_KEYS=YnVpbGQtb25seS10aHJvd2F3YXkta2V5LW5vdC11c2U= \
         DEBUG=false STATIC_MANIFEST=true \
     && python manage.py compilemessages \
     && python manage.py collectstatic --noinput \

@@ -320,6 +320,16 @@ if not FIELD_ENCRYPTION_KEYS:
             hashlib.sha256(("field-encryption:" + SECRET_KEY).encode()).digest()
         ).decode()
     ]
+for _key in FIELD_ENCRYPTION_KEYS:
+    try:
+        _valid_key = len(base64.urlsafe_b64decode(_key.encode())) == 32
+    except ValueError:
+        _valid_key = False
+    if not _valid_key:
+        raise ImproperlyConfigured(
+            "FIELD_ENCRYPTION_KEYS must hold url-safe base64 keys of 32 bytes; make one with "
+            '`python -c "import base64, os; print(base64.urlsafe_b64encode(os.urandom(32)).decode())"`.'
+        )
 
 # Uploads: attachments and import files, checked by content (customers.uploads).
 ATTACHMENT_MAX_MB = env_int("ATTACHMENT_MAX_MB", 10, minimum=1)

@@ -5,6 +5,7 @@ No Docker engine is needed. The compose file goes through `docker compose config
 PyYAML is not a dependency of the project. No database either: these are plain functions.
 """
 
+import base64
 import re
 import shutil
 import subprocess
@@ -230,6 +231,7 @@ def test_container_files_do_not_fetch_front_end_code_from_a_cdn():
 def test_compose_defaults_suit_a_local_plain_http_trial():
     assert _compose_default("DEBUG") == "false"
     assert "change-me" in _compose_default("SECRET_KEY")
+    assert "change-me" in base64.urlsafe_b64decode(_compose_default("FIELD_ENCRYPTION_KEYS")).decode()
     assert _compose_default("ALLOWED_HOSTS") == "localhost,127.0.0.1"
     assert _compose_default("SECURE_SSL_REDIRECT") == "false"
     assert _compose_default("SECURE_COOKIES") == "false"
@@ -266,6 +268,7 @@ def test_dockerfile_compiles_translations_and_collects_static_files():
     assert copy_vendor < collectstatic, "collectstatic must see static/vendor/"
     # Settings need a key to load; the build's throwaway key must not end up in the image.
     assert "SECRET_KEY" in instructions[collectstatic]
+    assert "FIELD_ENCRYPTION_KEYS" in instructions[collectstatic]
     assert not any(re.match(r"(ENV|ARG)\s.*\bSECRET_KEY\b", line) for line in instructions)
     assert not any(re.match(r"ENV\s.*\bDEBUG\b", line) for line in instructions)
 

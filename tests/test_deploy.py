@@ -16,6 +16,7 @@ PRODUCTION = {
     "REDIS_URL": "redis://redis.example.com:6379/0",
     "EMAIL_HOST": "smtp.example.com",
     "TRUST_X_FORWARDED_PROTO": "true",
+    "FIELD_ENCRYPTION_KEYS": "cHJvZHVjdGlvbi1rZXktZm9yLWRlcGxveS10ZXN0ISE=",
 }
 
 
@@ -61,3 +62,15 @@ def test_malformed_boolean_stops_the_process():
     result = run_check({"DEBUG": "ture"})
     assert result.returncode != 0
     assert "DEBUG='ture' is not a boolean" in result.stderr
+
+
+def test_production_refuses_to_start_without_an_encryption_key():
+    result = run_check({"FIELD_ENCRYPTION_KEYS": ""})
+    assert result.returncode != 0
+    assert "FIELD_ENCRYPTION_KEYS must be set" in result.stderr
+
+
+def test_a_malformed_encryption_key_stops_the_start():
+    result = run_check({"FIELD_ENCRYPTION_KEYS": "not-a-key"})
+    assert result.returncode != 0
+    assert "32 bytes" in result.stderr
