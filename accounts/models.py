@@ -1,9 +1,13 @@
+import uuid
 import zoneinfo
+from pathlib import PurePath
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from accounts import roles
 
@@ -110,3 +114,72 @@ class NumberSequence(models.Model):
 
     def __str__(self) -> str:
         return f"{self.key}: {self.last_value}"
+
+
+def export_path(instance: "Export", filename: str) -> str:
+    """A random name under a dated folder; the download view gives the file its readable name."""
+    suffix = PurePath(filename).suffix.lower()[:10]
+    return f"exports/{timezone.now():%Y/%m}/{uuid.uuid4().hex}{suffix}"
+
+
+class Export(models.Model):
+    """One export of a table to CSV or XLSX (SPEC 7: every table exports within the viewer's scope).
+
+    The row is the state; Celery only delivers (accounts.exports): the task claims a pending row
+    with a conditional update, rebuilds the rows in the creator's scope and stores the file.
+    """
+
+    class Status(models.TextChoices):
+        PENDING = "pending", pgettext_lazy("export status", "Waiting")
+        RUNNING = "running", pgettext_lazy("export status", "Running")
+        DONE = "done", pgettext_lazy("export status", "Done")
+        FAILED = "failed", pgettext_lazy("export status", "Failed")
+
+    class Format(models.TextChoices):
+        CSV = "csv", "CSV"
+        XLSX = "xlsx", "Excel (XLSX)"
+
+    user = models.ForeignKey(User, verbose_name=_("user"), on_delete=models.CASCADE, related_name="exports")
+    # The exporter registered under this name in accounts.exports builds the rows.
+    kind = models.CharField(_("kind"), max_length=40)
+    # What the exporter needs to rebuild the rows, e.g. the list's query string or selected ids.
+    params = models.JSONField(_("parameters"), default=dict, blank=True)
+    format = models.CharField(_("format"), max_length=4, choices=Format.choices, default=Format.XLSX)
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.PENDING)
+    total = models.PositiveIntegerField(_("rows"), default=0)
+    processed = models.PositiveIntegerField(_("rows written"), default=0)
+    file = models.FileField(_("file"), upload_to=export_path, max_length=200, blank=True)
+    error = models.TextField(_("error"), blank=True)
+    created_at = models.DateTimeField(_("created"), default=timezone.now)
+    started_at = models.DateTimeField(_("started"), null=True, blank=True)
+    finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("export")
+        verbose_name_plural = _("exports")
+        ordering = ["-created_at"]
+        indexes = [
+            # The export page and a user's recent exports: only the creator may see an export.
+            models.Index(fields=["user", "-created_at"], name="export_user_created"),
+            # Finding exports stuck in pending/running (broker down, worker killed).
+            models.Index(fields=["status", "created_at"], name="export_status_created"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} #{self.pk} ({self.get_format_display()})"
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in (self.Status.DONE, self.Status.FAILED)
+
+    @property
+    def percent(self) -> int:
+        if self.status == self.Status.DONE:
+            return 100
+        if not self.total:
+            return 0
+        return min(100, self.processed * 100 // self.total)
+
+    @property
+    def download_name(self) -> str:
+        return f"{self.kind}-{timezone.localtime(self.created_at):%Y%m%d-%H%M%S}.{self.format}"

@@ -1,17 +1,20 @@
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
+from django.urls import reverse
 from django.utils import translation
+from django.utils.cache import patch_vary_headers
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
-from accounts import health
+from accounts import exports, health, workbench
 from accounts.forms import PreferencesForm
+from accounts.models import Export
 from accounts.services import user_update_preferences
 
 
@@ -23,6 +26,7 @@ def home(request: HttpRequest) -> HttpResponse:
         "role": user.role,
         "team": team,
         "teammates": team.members.filter(is_active=True).order_by("username") if team else [],
+        "workbench_panels": workbench.render_panels(request),
     }
     return TemplateResponse(request, "accounts/home.html", context)
 
@@ -72,3 +76,34 @@ def _set_language_cookie(response: HttpResponse, language: str) -> None:
 def healthz(request: HttpRequest) -> JsonResponse:
     result = health.report()
     return JsonResponse(result, status=200 if result["ok"] else 503)
+
+
+@require_GET
+def export_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    """Progress of one export; htmx polls the progress fragment every second until it finishes."""
+    export = exports.export_get(request.user, pk)
+    try:
+        exporter = exports.exporter_for(export.kind)
+    except LookupError:
+        label, back_url = export.kind, ""
+    else:
+        label = exporter.label or export.kind
+        back_url = reverse(exporter.back_url_name) if exporter.back_url_name else ""
+    context = {
+        "export": export,
+        "label": label,
+        "back_url": back_url,
+        "stalled": exports.export_is_stalled(export),
+    }
+    template = "accounts/export_detail.html#progress" if request.htmx else "accounts/export_detail.html"
+    response = TemplateResponse(request, template, context)
+    patch_vary_headers(response, ["HX-Request"])
+    return response
+
+
+@require_GET
+def export_download(request: HttpRequest, pk: int) -> FileResponse:
+    export = exports.export_get(request.user, pk)
+    if export.status != Export.Status.DONE or not export.file:
+        raise Http404
+    return FileResponse(export.file.open("rb"), as_attachment=True, filename=export.download_name)

@@ -298,6 +298,10 @@ LOGGING = {
     "loggers": {"axes": {"level": "WARNING"}},
 }
 
+# The address users reach the CRM at, e.g. https://crm.example.com: links in e-mails are built on
+# it (empty: e-mails carry paths only, fine for the quick start).
+SITE_URL = env_str("SITE_URL", "").rstrip("/")
+
 # The product name in the header and in e-mails; empty means the translated default "客户关系管理".
 SITE_NAME = env_str("SITE_NAME", "")
 

@@ -49,12 +49,21 @@ def name_key(name: str) -> str:
 
 
 def phone_key(phone: str) -> str:
-    """Digits only, without the +86 / 0086 country code: ``+86 138-0013-8000`` → ``13800138000``."""
-    digits = _DIGITS.sub("", unicodedata.normalize("NFKC", phone or ""))
+    """Digits only, in the domestic form: the +86 / 0086 country code goes, and a landline gets
+    back its trunk 0, so ``+86 138-0013-8000`` = ``13800138000`` and ``+86 21 6288 0001`` =
+    ``021-6288 0001`` = ``02162880001``."""
+    text = unicodedata.normalize("NFKC", phone or "").strip()
+    digits = _DIGITS.sub("", text)
+    international = text.startswith("+86") or digits.startswith("0086")
     if digits.startswith("0086"):
         digits = digits[4:]
-    elif digits.startswith("86") and len(digits) == 13:
+    elif digits.startswith("86") and (international or len(digits) == 13):
         digits = digits[2:]
+    else:
+        return digits
+    # After the country code: a mobile number (1xx, 11 digits) or a landline without its 0.
+    if digits and not (digits.startswith("1") and len(digits) == 11) and not digits.startswith("0"):
+        digits = "0" + digits
     return digits
 
 
@@ -73,3 +82,18 @@ def search_text(
     for contact_name, contact_phone, contact_email in contacts:
         parts += [contact_name, contact_phone, phone_key(contact_phone), contact_email]
     return " ".join(part for part in parts if part).casefold()
+
+
+def set_keys(customer, contacts: list[tuple[str, str, str]]) -> None:
+    """Set a customer's name/phone/e-mail keys and search text, given its contacts as
+    ``[(name, phone, email), ...]``; nothing is saved (services, imports and demo data save)."""
+    customer.name_key = name_key(customer.name)
+    customer.phone_key = phone_key(customer.phone)
+    customer.email_key = email_key(customer.email)
+    customer.search_text = search_text(
+        number=customer.number,
+        name=customer.name,
+        phone=customer.phone,
+        email=customer.email,
+        contacts=contacts,
+    )

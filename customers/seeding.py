@@ -103,16 +103,7 @@ def _insert(rng, fake, batch: list[Customer], tags_by_dimension: dict[int, list[
     for customer in batch:
         contacts = _contacts(rng, fake, customer)
         contacts_by_number[customer.number] = contacts
-        customer.name_key = normalize.name_key(customer.name)
-        customer.phone_key = normalize.phone_key(customer.phone)
-        customer.email_key = normalize.email_key(customer.email)
-        customer.search_text = normalize.search_text(
-            number=customer.number,
-            name=customer.name,
-            phone=customer.phone,
-            email=customer.email,
-            contacts=[(c.name, c.phone, c.email) for c in contacts],
-        )
+        normalize.set_keys(customer, [(c.name, c.phone, c.email) for c in contacts])
     Customer.objects.bulk_create(batch)  # PostgreSQL and SQLite return the primary keys
     contacts, stage_changes, tag_links, history = [], [], [], []
     through = Customer.tags.through

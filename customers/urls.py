@@ -1,4 +1,4 @@
-from customers.views import imports, lifecycle, listing, merge, profiles
+from customers.views import detail, imports, lifecycle, listing, merge, profiles
 
 app_name = "customers"
 
@@ -9,4 +9,5 @@ urlpatterns = [
     *merge.urlpatterns,
     *lifecycle.urlpatterns,
     *profiles.urlpatterns,
+    *detail.urlpatterns,
 ]

@@ -271,6 +271,27 @@ class Customer(models.Model):
         return mask(self.bank_card_number, keep_start=0, keep_end=4)
 
 
+# The profile fields by kind (SPEC 2), in form order: the one list that the profile form, the
+# services, the import and the merge screen all read.
+ENTERPRISE_FIELDS = ["industry", "employee_band", "revenue_band", "website"]
+PRIVATE_FIELDS = ["id_card_number", "bank_card_number"]  # encrypted; masked unless customers.privacy
+INDIVIDUAL_FIELDS = ["gender", "birthday", "age", "occupation", *PRIVATE_FIELDS]
+COMMON_FIELDS = [
+    "phone",
+    "email",
+    "needs",
+    "source",
+    "first_contact_date",
+    "region",
+    "province",
+    "city",
+    "address",
+    "notes",
+    "expected_annual_value",
+]
+PROFILE_FIELDS = ["kind", "name", *ENTERPRISE_FIELDS, *INDIVIDUAL_FIELDS, *COMMON_FIELDS]
+
+
 def value_class_for(amount: Decimal | None) -> str:
     """A ≥ ¥500,000, B ≥ ¥100,000, C below (SPEC 2); thresholds come from settings."""
     if amount is None:

@@ -1,7 +1,9 @@
 """Creating and changing customer profiles: numbers, keys, value class, stage and history."""
 
+from collections.abc import Iterable
 from typing import Any
 
+from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
@@ -10,35 +12,12 @@ from django.utils.translation import gettext as _
 from accounts.errors import ConcurrentEditError, DomainError
 from accounts.numbering import next_number
 from customers import normalize
-from customers.models import Customer, CustomerChange, StageChange, value_class_for
+from customers.models import PROFILE_FIELDS, Customer, CustomerChange, StageChange, Tag, value_class_for
 from customers.services.history import difference, record_change, snapshot
+from customers.services.review import customer_review_recheck
 
 # What customer_update may change; anything else goes through its own service.
-EDITABLE_FIELDS = [
-    "kind",
-    "name",
-    "industry",
-    "employee_band",
-    "revenue_band",
-    "website",
-    "gender",
-    "birthday",
-    "age",
-    "occupation",
-    "id_card_number",
-    "bank_card_number",
-    "phone",
-    "email",
-    "needs",
-    "source",
-    "first_contact_date",
-    "region",
-    "province",
-    "city",
-    "address",
-    "notes",
-    "expected_annual_value",
-]
+EDITABLE_FIELDS = PROFILE_FIELDS
 
 
 def refresh_keys(customer: Customer, *, save: bool = True) -> None:
@@ -46,17 +25,8 @@ def refresh_keys(customer: Customer, *, save: bool = True) -> None:
 
     Called by every service that changes a name, phone, e-mail or contact.
     """
-    customer.name_key = normalize.name_key(customer.name)
-    customer.phone_key = normalize.phone_key(customer.phone)
-    customer.email_key = normalize.email_key(customer.email)
     contacts = list(customer.contacts.values_list("name", "phone", "email")) if customer.pk else []
-    customer.search_text = normalize.search_text(
-        number=customer.number,
-        name=customer.name,
-        phone=customer.phone,
-        email=customer.email,
-        contacts=contacts,
-    )
+    normalize.set_keys(customer, contacts)
     if save:
         Customer.objects.filter(pk=customer.pk).update(
             name_key=customer.name_key,
@@ -93,6 +63,12 @@ def customer_create(*, actor, owner=None, collaborators=(), tags=(), **fields: A
     return customer
 
 
+def _stale_edit() -> ConcurrentEditError:
+    return ConcurrentEditError(
+        _("Someone else saved this customer while you were editing. Reload the page to see their changes.")
+    )
+
+
 @transaction.atomic
 def customer_update(*, actor, customer: Customer, version: int, **changes: Any) -> Customer:
     """Save profile changes made on a form read at ``version``; refuse if someone saved since."""
@@ -116,15 +92,11 @@ def customer_update(*, actor, customer: Customer, version: int, **changes: Any) 
         version=F("version") + 1,
     )
     if not updated:
-        raise ConcurrentEditError(
-            _(
-                "Someone else saved this customer while you were editing. "
-                "Reload the page to see their changes."
-            )
-        )
+        raise _stale_edit()
     customer.version = version + 1
     refresh_keys(customer)
     record_change(customer=customer, actor=actor, action=CustomerChange.Action.UPDATED, changes=diff)
+    customer_review_recheck(customer, actor=actor)
     return customer
 
 
@@ -180,4 +152,94 @@ def customer_override_value_class(
         changes=difference(before, snapshot(customer, ["value_class"])),
         note=customer.value_class_reason,
     )
+    return customer
+
+
+def _user_names(users: Iterable) -> str:
+    return "、".join(sorted(str(user) for user in users))
+
+
+@transaction.atomic
+def customer_set_collaborators(*, actor, customer: Customer, collaborators: Iterable) -> bool:
+    """Share the customer with exactly these users; returns whether anything changed."""
+    collaborators = list(collaborators)
+    before = list(customer.collaborators.all())
+    if {user.pk for user in before} == {user.pk for user in collaborators}:
+        return False
+    customer.collaborators.set(collaborators)
+    record_change(
+        customer=customer,
+        actor=actor,
+        action=CustomerChange.Action.UPDATED,
+        changes={"collaborators": [_user_names(before), _user_names(collaborators)]},
+    )
+    return True
+
+
+@transaction.atomic
+def customer_create_with_details(
+    *,
+    actor,
+    profile: dict[str, Any],
+    stage: str = Customer.Stage.POTENTIAL,
+    tags: Iterable[Tag] = (),
+    collaborators: Iterable = (),
+    contacts: Iterable[dict[str, Any]] = (),
+    uploads: Iterable[UploadedFile] = (),
+    attachment_category: str = "other",
+) -> Customer:
+    """The create form in one transaction: the profile, its contacts, tags and attachments.
+
+    ``contacts`` come primary first (customers.forms.profiles.BaseContactFormSet.contacts);
+    ``uploads`` were checked by the form and are checked again by ``attachment_add``. Files go
+    last: the storage is not transactional, so every database step that could fail runs first.
+    """
+    # customers.services.related imports this module (refresh_keys), so it is imported here.
+    from customers.services.related import attachment_add, contact_create, customer_set_tags
+
+    customer = customer_create(actor=actor, collaborators=collaborators, stage=stage, **profile)
+    if tags:
+        customer_set_tags(actor=actor, customer=customer, tags=tags)
+    for contact in contacts:
+        contact_create(actor=actor, customer=customer, **contact)
+    for upload in uploads:
+        attachment_add(actor=actor, customer=customer, upload=upload, category=attachment_category)
+    return customer
+
+
+@transaction.atomic
+def customer_edit(
+    *,
+    actor,
+    customer: Customer,
+    version: int,
+    profile: dict[str, Any],
+    stage: str | None = None,
+    tags: Iterable[Tag] | None = None,
+    collaborators: Iterable | None = None,
+) -> Customer:
+    """The edit form in one transaction, refused as a whole when the customer changed since
+    ``version`` was read, even if only its tags or collaborators differ."""
+    from customers.services.related import customer_set_tags
+
+    current = Customer.objects.select_for_update().filter(pk=customer.pk).values_list("version", flat=True)
+    if current.first() != version:
+        raise _stale_edit()
+    customer = customer_update(actor=actor, customer=customer, version=version, **profile)
+    if stage is not None and stage != customer.stage:
+        customer = customer_set_stage(actor=actor, customer=customer, stage=stage)
+    related_changed = False
+    if tags is not None:
+        tags = list(tags)
+        if {tag.pk for tag in tags} != {tag.pk for tag in customer.tags.all()}:
+            customer_set_tags(actor=actor, customer=customer, tags=tags)
+            related_changed = True
+    if collaborators is not None:
+        related_changed |= customer_set_collaborators(
+            actor=actor, customer=customer, collaborators=collaborators
+        )
+    if related_changed and customer.version == version:
+        # Tags and collaborators are part of what the form read: a later stale form must fail too.
+        Customer.objects.filter(pk=customer.pk).update(version=F("version") + 1)
+        customer.version = version + 1
     return customer

@@ -10,6 +10,7 @@ from customers import normalize
 from customers.models import Attachment, Contact, Customer, CustomerChange, Tag
 from customers.services.history import difference, record_change, snapshot
 from customers.services.profiles import refresh_keys
+from customers.services.review import customer_review_recheck
 from customers.uploads import check_attachment
 
 CONTACT_FIELDS = ["name", "title", "phone", "email", "wechat", "birthday", "is_primary", "notes"]
@@ -42,6 +43,7 @@ def contact_create(*, actor, customer: Customer, **fields: Any) -> Contact:
         action=CustomerChange.Action.CONTACT,
         changes={"contact": ["", str(contact)]},
     )
+    customer_review_recheck(customer, actor=actor)
     return contact
 
 
@@ -59,12 +61,16 @@ def contact_update(*, actor, contact: Contact, **changes: Any) -> Contact:
         _make_primary(contact)
     contact.save()
     refresh_keys(contact.customer)
-    labelled = {
-        f"{contact.name} · {Contact._meta.get_field(name).verbose_name}": pair for name, pair in diff.items()
-    }
+    # Keys name the field (translated when read, customers.services.history.describe); the note
+    # says which contact.
     record_change(
-        customer=contact.customer, actor=actor, action=CustomerChange.Action.CONTACT, changes=labelled
+        customer=contact.customer,
+        actor=actor,
+        action=CustomerChange.Action.CONTACT,
+        changes={f"contact:{name}": pair for name, pair in diff.items()},
+        note=contact.name,
     )
+    customer_review_recheck(contact.customer, actor=actor)
     return contact
 
 
@@ -84,6 +90,7 @@ def contact_delete(*, actor, contact: Contact) -> None:
         action=CustomerChange.Action.CONTACT,
         changes={"contact": [label, ""]},
     )
+    customer_review_recheck(customer, actor=actor)
 
 
 @transaction.atomic

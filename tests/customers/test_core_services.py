@@ -38,6 +38,8 @@ def test_near_identical_names_share_a_key(one, other):
 def test_phone_key_ignores_country_code_spaces_and_dashes():
     assert normalize.phone_key("+86 138-0013-8000") == normalize.phone_key("13800138000") == "13800138000"
     assert normalize.phone_key("0086 13800138000") == "13800138000"
+    assert normalize.phone_key("+86 21 6288 0001") == normalize.phone_key("021-6288 0001") == "02162880001"
+    assert normalize.phone_key("（０２１）６２８８００01") == "02162880001"
 
 
 def test_created_customer_gets_number_keys_class_stage_and_history(rep):

@@ -1,0 +1,1 @@
+"""Forms of the customers app, one module per sub-domain."""

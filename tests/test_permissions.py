@@ -1,0 +1,226 @@
+"""The permission matrix: every URL of the project, for every persona, with the expected status.
+
+URLs are collected from the resolver, so a new URL without an entry here fails
+``test_every_url_has_an_entry``. The records belong to ``rep`` of team A: other teams get 404
+(never 403 or 200: a record outside one's scope does not exist), people who may see a record but
+not act on it get 403, anonymous visitors are sent to the login page. Django admin has its own
+permission system and is tested in tests/accounts/test_admin.py.
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import pytest
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
+from django.utils import timezone
+
+from accounts.models import Export
+from customers.models import CustomerImport
+from tests.factories.customers import AttachmentFactory, ContactFactory, CustomerFactory, SegmentFactory
+
+PERSONAS = [
+    "anonymous",
+    "rep",
+    "teammate",
+    "lead",
+    "other_team_rep",
+    "other_lead",
+    "director",
+    "agent",
+    "administrator",
+]
+OK = "ok"  # any success: 200, 302 to a page, a download, or 400 for an empty form that re-displays
+LOGIN = "login"  # 302 to the login page
+
+
+def _statuses(default: str | int, **overrides: str | int) -> dict[str, str | int]:
+    return {persona: overrides.get(persona, default) for persona in PERSONAS} | {"anonymous": LOGIN}
+
+
+# Who sees rep's customer: rep (owner), lead (team lead), director and administrator (all).
+SEES = {"rep": OK, "lead": OK, "director": OK, "administrator": OK}
+PUBLIC_TO_STAFF = _statuses(OK)
+VIEW = _statuses(404, **SEES)
+CHANGE = _statuses(404, **SEES | {"director": 403, "administrator": 403})
+MANAGE = _statuses(404, **SEES | {"rep": 403, "director": 403, "administrator": 403})
+PERSONAL_DATA = _statuses(404, **SEES | {"rep": 403, "director": 403})
+OWN_ONLY = _statuses(404, rep=OK)
+
+
+def page(allowed: set[str], denied: int = 403) -> dict[str, str | int]:
+    """A page without a record: the personas in ``allowed`` open it, the others get ``denied``."""
+    return _statuses(denied, **dict.fromkeys(allowed, OK))
+
+
+SALES = {"rep", "teammate", "lead", "other_team_rep", "other_lead"}
+MANAGERS = {"lead", "other_lead"}
+
+
+@dataclass
+class Entry:
+    expected: dict[str, str | int]
+    kwargs: Callable[[dict], dict] = lambda world: {}
+    method: str = "get"
+    data: dict = field(default_factory=dict)
+
+
+def customer(world: dict) -> dict:
+    return {"pk": world["customer"].pk}
+
+
+MATRIX: dict[str, Entry] = {
+    # accounts
+    "home": Entry(PUBLIC_TO_STAFF),
+    "accounts:preferences": Entry(PUBLIC_TO_STAFF),
+    "accounts:export-detail": Entry(OWN_ONLY, lambda world: {"pk": world["export"].pk}),
+    "accounts:export-download": Entry(OWN_ONLY, lambda world: {"pk": world["export"].pk}),
+    # customers: lists and pages without a record
+    "customers:customer-list": Entry(page(SALES | {"director", "agent", "administrator"})),
+    "customers:customer-create": Entry(page(SALES)),
+    "customers:customer-duplicates": Entry(page(SALES)),
+    "customers:customer-bulk": Entry(page(SALES | {"director", "agent", "administrator"}), method="post"),
+    "customers:customer-export": Entry(page(SALES | {"director", "administrator"}), method="post"),
+    "customers:segment-create": Entry(page(SALES | {"director", "agent", "administrator"}), method="post"),
+    "customers:import-list": Entry(page(SALES)),
+    "customers:import-create": Entry(page(SALES)),
+    "customers:import-template": Entry(page(SALES), lambda world: {"fmt": "csv"}),
+    "customers:dedupe-scan": Entry(page(MANAGERS)),
+    "customers:review-list": Entry(page(MANAGERS)),
+    "customers:recycle-bin": Entry(page(MANAGERS | {"administrator"})),
+    # customers: one of rep's records
+    "customers:customer-detail": Entry(VIEW, customer),
+    "customers:customer-history": Entry(VIEW, customer),
+    "customers:attachment-download": Entry(
+        VIEW, lambda world: {"pk": world["customer"].pk, "attachment_pk": world["attachment"].pk}
+    ),
+    "customers:customer-edit": Entry(CHANGE, customer),
+    "customers:customer-stage": Entry(CHANGE, customer, method="post", data={"stage": "intent"}),
+    "customers:customer-tags": Entry(CHANGE, customer),
+    "customers:contact-create": Entry(CHANGE, customer),
+    "customers:contact-edit": Entry(
+        CHANGE, lambda world: {"pk": world["customer"].pk, "contact_pk": world["contact"].pk}
+    ),
+    "customers:contact-delete": Entry(
+        CHANGE, lambda world: {"pk": world["customer"].pk, "contact_pk": world["contact"].pk}, method="post"
+    ),
+    "customers:attachment-upload": Entry(CHANGE, customer),
+    "customers:attachment-delete": Entry(
+        CHANGE,
+        lambda world: {"pk": world["customer"].pk, "attachment_pk": world["attachment"].pk},
+        method="post",
+    ),
+    "customers:customer-value-class": Entry(MANAGE, customer),
+    "customers:customer-merge": Entry(MANAGE, customer),
+    "customers:customer-merge-compare": Entry(
+        MANAGE, lambda world: {"pk": world["customer"].pk, "other_pk": world["second"].pk}
+    ),
+    "customers:customer-transfer": Entry(MANAGE, customer),
+    "customers:customer-review": Entry(
+        MANAGE, customer, method="post", data={"decision": "return", "note": "补充"}
+    ),
+    "customers:customer-delete": Entry(MANAGE, customer, method="post"),
+    "customers:customer-personal-data": Entry(PERSONAL_DATA, customer),
+    "customers:customer-erase": Entry(PERSONAL_DATA, customer, method="post"),
+    "customers:customer-restore": Entry(
+        _statuses(404, lead=OK, administrator=OK, rep=403, director=403),
+        lambda world: {"pk": world["deleted"].pk},
+        method="post",
+    ),
+    "customers:customer-purge": Entry(
+        _statuses(404, administrator=OK, rep=403, lead=403, director=403),
+        lambda world: {"pk": world["deleted"].pk},
+        method="post",
+    ),
+    "customers:segment-delete": Entry(OWN_ONLY, lambda world: {"pk": world["segment"].pk}, method="post"),
+    "customers:import-detail": Entry(OWN_ONLY, lambda world: {"pk": world["import"].pk}),
+    "customers:import-commit": Entry(OWN_ONLY, lambda world: {"pk": world["import"].pk}, method="post"),
+    "customers:import-errors": Entry(OWN_ONLY, lambda world: {"pk": world["import"].pk, "fmt": "csv"}),
+}
+
+# Public or authentication machinery: reachable without login, tested in tests/accounts/.
+UNSCOPED = {
+    "healthz",
+    "login",
+    "logout",
+    "accounts:set-language",
+    "password_change",
+    "password_change_done",
+    "password_reset",
+    "password_reset_done",
+    "password_reset_confirm",
+    "password_reset_complete",
+}
+
+
+def url_names(patterns=None, namespace: str = "") -> set[str]:
+    names = set()
+    for pattern in get_resolver().url_patterns if patterns is None else patterns:
+        if isinstance(pattern, URLResolver):
+            if pattern.namespace == "admin":
+                continue
+            inner = f"{namespace}{pattern.namespace}:" if pattern.namespace else namespace
+            names |= url_names(pattern.url_patterns, inner)
+        elif isinstance(pattern, URLPattern) and pattern.name:
+            names.add(namespace + pattern.name)
+    return names
+
+
+def test_every_url_has_an_entry():
+    missing = url_names() - set(MATRIX) - UNSCOPED
+    assert not missing, f"add these URLs to the permission matrix: {sorted(missing)}"
+    assert not set(MATRIX) - url_names(), "the matrix names URLs that no longer exist"
+
+
+@pytest.fixture
+def world(
+    rep, teammate, lead, other_team_rep, other_lead, director, agent, administrator, settings, tmp_path
+):
+    settings.MEDIA_ROOT = tmp_path
+    record = CustomerFactory(owner=rep, name="矩阵测试客户")
+    deleted = CustomerFactory(owner=rep, deleted_at=timezone.now(), deleted_by=lead)
+    export = Export.objects.create(user=rep, kind="customers", params={}, format="csv", status="done")
+    export.file.save("export.csv", __import__("io").BytesIO(b"a,b\n"), save=True)
+    return {
+        "customer": record,
+        "second": CustomerFactory(owner=rep),
+        "deleted": deleted,
+        "contact": ContactFactory(customer=record, is_primary=False),
+        "attachment": AttachmentFactory(customer=record),
+        "segment": SegmentFactory(owner=rep),
+        "import": CustomerImport.objects.create(
+            created_by=rep, original_name="a.csv", file_format="csv", status=CustomerImport.Status.CHECKED
+        ),
+        "export": export,
+        "users": {
+            "rep": rep,
+            "teammate": teammate,
+            "lead": lead,
+            "other_team_rep": other_team_rep,
+            "other_lead": other_lead,
+            "director": director,
+            "agent": agent,
+            "administrator": administrator,
+        },
+    }
+
+
+CASES = [(name, persona) for name in sorted(MATRIX) for persona in PERSONAS]
+
+
+@pytest.mark.parametrize(("url_name", "persona"), CASES)
+def test_permission_matrix(client, world, url_name, persona, settings):
+    settings.CELERY_TASK_ALWAYS_EAGER = False
+    entry = MATRIX[url_name]
+    expected = entry.expected[persona]
+    if persona != "anonymous":
+        client.force_login(world["users"][persona])
+    url = reverse(url_name, kwargs=entry.kwargs(world))
+    response = getattr(client, entry.method)(url, entry.data)
+    if expected == LOGIN:
+        assert response.status_code == 302 and reverse("login") in response["Location"], response.status_code
+    elif expected == OK:
+        assert response.status_code in {200, 302, 400}, response.status_code
+        if response.status_code == 302:
+            assert reverse("login") not in response["Location"]
+    else:
+        assert response.status_code == expected
