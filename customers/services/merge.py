@@ -364,7 +364,35 @@ def _pairs_query(user, *, limit: int, offset: int) -> tuple[str, dict[str, Any]]
     return sql, params
 
 
+def _pair_rows_portable(user, *, limit: int, offset: int) -> list[tuple[int, int, list[str], int]]:
+    """The same pairs, grouped in Python: for the SQLite quick start, whose data set is small."""
+    holders: dict[tuple[str, str], set[int]] = {}
+    for pk, name, phone, email in customers_visible_to(user).values_list(
+        "pk", "name_key", "phone_key", "email_key"
+    ):
+        for reason, key in (("name", name), ("phone", phone), ("email", email)):
+            holders.setdefault((reason, key), set()).add(pk)
+    contacts = Contact.objects.filter(customer__in=customers_visible_to(user).values("pk"))
+    for pk, phone, email in contacts.values_list("customer_id", "phone_key", "email_key"):
+        holders.setdefault(("phone", phone), set()).add(pk)
+        holders.setdefault(("email", email), set()).add(pk)
+    reasons: dict[tuple[int, int], set[str]] = {}
+    for (reason, key), pks in holders.items():
+        if not key or (reason == "phone" and len(key) < MIN_PHONE_KEY) or len(pks) < 2:
+            continue
+        ordered = sorted(pks)
+        for index, left in enumerate(ordered):
+            for right in ordered[index + 1 :]:
+                reasons.setdefault((left, right), set()).add(reason)
+    pairs = sorted(reasons.items(), key=lambda item: (item[0][1], item[0][0]), reverse=True)
+    return [
+        (left, right, sorted(found), len(pairs)) for (left, right), found in pairs[offset : offset + limit]
+    ]
+
+
 def _pair_rows(user, *, limit: int, offset: int) -> list[tuple[int, int, list[str], int]]:
+    if connection.vendor != "postgresql":
+        return _pair_rows_portable(user, limit=limit, offset=offset)
     sql, params = _pairs_query(user, limit=limit, offset=offset)
     with connection.cursor() as cursor:
         cursor.execute(sql, params)

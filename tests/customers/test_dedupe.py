@@ -165,3 +165,24 @@ def test_scan_pages_by_fifty_pairs(lead, rep, client):
     assert len(shown) == 55
     for page in ("99", "abc"):
         assert client.get(SCAN, {"page": page}).context["page"].number == 1
+
+
+def test_the_sqlite_quick_start_finds_the_same_pairs_as_postgresql(lead, rep, teammate, other_team_rep):
+    from customers.services.merge import _pair_rows, _pair_rows_portable
+
+    one = unique_customer(rep, name="宁波海达贸易有限公司", phone="13912340000", email="hd@example.com")
+    other = unique_customer(teammate, name="宁波海达贸易公司", phone="+8613912340000", email="HD@example.com")
+    unique_contact(one, phone="13812345678")
+    unique_contact(unique_customer(rep), phone="138 1234 5678")
+    for _short in range(2):
+        unique_customer(rep, phone="8001")
+    unique_customer(other_team_rep, email="hd@example.com")  # outside the lead's scope
+    assert (one.pk, other.pk) in {
+        (left, right) for left, right, _reasons, _total in _pair_rows(lead, limit=50, offset=0)
+    }
+    for offset in (0, 1):
+        database = [
+            (a, b, sorted(reasons), total)
+            for a, b, reasons, total in _pair_rows(lead, limit=2, offset=offset)
+        ]
+        assert _pair_rows_portable(lead, limit=2, offset=offset) == database
