@@ -1,6 +1,7 @@
 import json
 import math
 from datetime import timedelta
+from decimal import Decimal
 from functools import cache
 
 from django import template
@@ -40,3 +41,13 @@ def whole_minutes(duration: timedelta | None) -> int | str:
     if not duration:
         return ""
     return max(1, math.ceil(duration.total_seconds() / 60))
+
+
+@register.filter
+def yuan(amount: Decimal | float | int | None) -> str:
+    """``650000`` → ``¥650,000``; ``1234.5`` → ``¥1,234.50``. Grouped by thousands in every
+    language: zh-hans formats have no separator, but amounts are read that way in sales."""
+    if amount is None or amount == "":
+        return ""
+    text = f"{Decimal(amount):,.2f}"
+    return "¥" + (text[:-3] if text.endswith(".00") else text)

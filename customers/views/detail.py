@@ -15,7 +15,6 @@ from django.db.models import prefetch_related_objects
 from django.forms.models import model_to_dict
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
-from django.template.defaultfilters import floatformat
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.cache import patch_vary_headers
@@ -24,6 +23,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from accounts import access
 from accounts.errors import DomainError
+from accounts.templatetags.crm import yuan
 from customers import hooks
 from customers.completeness import missing_information
 from customers.forms.detail import AttachmentForm, ContactForm, CustomerTagsForm, StageForm, ValueClassForm
@@ -64,10 +64,6 @@ def _page_customer(request: HttpRequest, pk: int) -> Customer:
     return get_object_or_404(queryset, pk=pk)
 
 
-def _money(amount) -> str:
-    return "¥" + floatformat(amount, "-2g")
-
-
 def _profile_rows(customer: Customer, *, show_private: bool) -> list[tuple[str, Any, bool]]:
     """(label, value, multi-line) of the profile fields for the customer's kind, empty ones too."""
     meta = Customer._meta
@@ -97,7 +93,7 @@ def _profile_rows(customer: Customer, *, show_private: bool) -> list[tuple[str, 
         row("email"),
         row("source"),
         row("first_contact_date"),
-        row("expected_annual_value", _money(amount) if amount is not None else ""),
+        row("expected_annual_value", yuan(amount)),
         row("region", f"{customer.get_region_display()} {region}".strip()),
         row("address"),
         row("needs", multiline=True),
@@ -231,7 +227,7 @@ def customer_value_class(request: HttpRequest, pk: int) -> HttpResponse:
         "customer": customer,
         "form": form,
         "computed_class": value_class_for(customer.expected_annual_value),
-        "expected_value": _money(customer.expected_annual_value)
+        "expected_value": yuan(customer.expected_annual_value)
         if customer.expected_annual_value is not None
         else "",
     }

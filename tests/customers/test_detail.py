@@ -108,7 +108,7 @@ def test_owner_sees_the_page_in_chinese_with_everything(client, rep, teammate, c
         "负责人",
         str(rep),
         str(teammate),
-        "¥200000",
+        "¥200,000",
         "客户资料",
         "协作人",
         "时间线",
@@ -422,3 +422,17 @@ def test_page_reads_in_english_for_an_english_user(client, rep, customer):
     for text in ["Contacts", "Primary contact", "Lifecycle stage", "Potential", "Enterprise", "Timeline"]:
         assert text in page, text
     assert "联系人" not in page
+
+
+def test_amounts_are_grouped_by_thousands_in_chinese_too(client, rep):
+    from decimal import Decimal
+
+    from accounts.templatetags.crm import yuan
+
+    assert yuan(Decimal("650000")) == "¥650,000"
+    assert yuan(Decimal("1234.5")) == "¥1,234.50"
+    assert yuan(None) == ""
+    customer = CustomerFactory(owner=rep, expected_annual_value=Decimal("1200000"))
+    client.force_login(rep)
+    page = client.get(customer.get_absolute_url(), HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+    assert "¥1,200,000" in page
