@@ -12,7 +12,7 @@ from customers.models.customer import (
 )
 from customers.models.imports import CustomerImport
 from customers.models.lookups import BilingualLookup, Industry, Source, Tag, TagDimension
-from customers.models.related import Attachment, Contact, CustomerChange, StageChange
+from customers.models.related import Attachment, Contact, CustomerChange, ReviewNotice, StageChange
 from customers.models.segments import Segment
 
 __all__ = [
@@ -29,6 +29,7 @@ __all__ = [
     "CustomerImport",
     "CustomerQuerySet",
     "Industry",
+    "ReviewNotice",
     "Segment",
     "Source",
     "StageChange",

@@ -182,3 +182,45 @@ class StageChange(models.Model):
 
     def __str__(self) -> str:
         return f"{self.customer_id}: {self.from_stage} → {self.to_stage}"
+
+
+class ReviewNotice(models.Model):
+    """One "profile still incomplete" notice to a team lead, delivered in the lead's digest.
+
+    Written in the transaction that flags the customer; the digest sweep claims pending notices
+    with a conditional update (pending → sending), sends one e-mail per lead, and marks them
+    sent. A notice stuck in ``sending`` past a lease (a worker died) is pending again on the next
+    sweep; a failed e-mail is retried on the next sweep. So a lead hears of each flag, once.
+    """
+
+    class State(models.TextChoices):
+        PENDING = "pending", _("Pending")
+        SENDING = "sending", _("Sending")
+        SENT = "sent", _("Sent")
+
+    customer = models.ForeignKey(
+        Customer, verbose_name=_("customer"), on_delete=models.CASCADE, related_name="review_notices"
+    )
+    lead = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("team lead"), on_delete=models.CASCADE, related_name="+"
+    )
+    flagged_at = models.DateTimeField(_("flagged"))
+    state = models.CharField(_("state"), max_length=10, choices=State.choices, default=State.PENDING)
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    sent_at = models.DateTimeField(_("sent"), null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        verbose_name = _("review notice")
+        verbose_name_plural = _("review notices")
+        constraints = [
+            # One notice per flag: a second sweep over the same flag cannot add another.
+            models.UniqueConstraint(fields=["customer", "flagged_at"], name="reviewnotice_once_per_flag")
+        ]
+        indexes = [
+            # The digest sweep: pending notices, and sending ones past their lease.
+            models.Index(fields=["state", "claimed_at"], name="reviewnotice_state_claimed"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.customer_id} → {self.lead_id}: {self.state}"

@@ -6,13 +6,13 @@ Files of deleted attachments leave storage only once the transaction has committ
 
 import json
 import logging
-from collections import defaultdict
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.core.mail import EmailMultiAlternatives
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
@@ -26,7 +26,7 @@ from django.utils.translation import pgettext
 from accounts.errors import DomainError
 from customers import hooks
 from customers.completeness import missing_information
-from customers.models import Attachment, Contact, Customer, CustomerChange
+from customers.models import Attachment, Contact, Customer, CustomerChange, ReviewNotice
 from customers.selectors_lifecycle import REVIEW_OPEN, missing_for, with_primary_contact
 from customers.services.history import difference, record_change, snapshot
 from customers.services.profiles import refresh_keys
@@ -131,11 +131,15 @@ def customers_flag_incomplete(*, now: datetime | None = None) -> list[int]:
     """
     now = now or timezone.now()
     cutoff = now - timedelta(hours=settings.CUSTOMER_REVIEW_HOURS)
-    candidates = with_primary_contact(
-        Customer.objects.alive().filter(
-            review_status__in=REVIEW_OPEN, review_flagged_at__isnull=True, created_at__lt=cutoff
+    candidates = (
+        with_primary_contact(
+            Customer.objects.alive().filter(
+                review_status__in=REVIEW_OPEN, review_flagged_at__isnull=True, created_at__lt=cutoff
+            )
         )
-    ).order_by("pk")
+        .select_related("team__lead")
+        .order_by("pk")
+    )
     flagged = []
     for customer in candidates.iterator(chunk_size=500):
         missing = missing_for(customer)
@@ -153,6 +157,11 @@ def customers_flag_incomplete(*, now: datetime | None = None) -> list[int]:
             with translation.override(settings.LANGUAGE_CODE):
                 note = _("Missing: %(missing)s") % {"missing": _listing(missing)}
             record_change(customer=customer, actor=None, action=CustomerChange.Action.FLAGGED, note=note)
+            lead = customer.team.lead if customer.team_id else None
+            if lead is not None and lead.is_active and lead.email:
+                ReviewNotice.objects.create(customer=customer, lead=lead, flagged_at=now)
+            else:
+                logger.info("No team lead to tell that customer %s is incomplete", customer.number)
         flagged.append(customer.pk)
     return flagged
 
@@ -162,30 +171,46 @@ def _absolute(path: str) -> str:
     return getattr(settings, "SITE_URL", "").rstrip("/") + path
 
 
-def review_digests_send(customer_ids: Iterable[int]) -> int:
-    """E-mail each team lead one digest of the given (just flagged) customers of their teams.
+# A notice claimed longer ago than this is taken to belong to a worker that died.
+NOTICE_LEASE = timedelta(minutes=10)
 
-    Rendered in the lead's language and time zone. Returns how many e-mails were sent; a lead
-    whose mail fails is logged and the others still get theirs.
+
+def review_digests_send(*, now: datetime | None = None) -> int:
+    """E-mail each team lead one digest of their pending "incomplete profile" notices.
+
+    Rendered in the lead's language and time zone. Notices are claimed per lead with a
+    conditional update, so two workers never send the same one; a failed e-mail leaves them
+    pending for the next sweep, and the other leads still get theirs. Returns the e-mails sent.
     """
-    customers = with_primary_contact(
-        Customer.objects.filter(pk__in=list(customer_ids)).select_related("owner", "team__lead")
-    ).order_by("created_at", "pk")
-    by_lead: dict[Any, list[Customer]] = defaultdict(list)
-    for customer in customers:
-        lead = customer.team.lead if customer.team else None
-        if lead is None or not lead.is_active or not lead.email:
-            logger.info("No team lead to tell that customer %s is incomplete", customer.number)
-            continue
-        by_lead[lead].append(customer)
+    now = now or timezone.now()
+    ReviewNotice.objects.filter(state=ReviewNotice.State.SENDING, claimed_at__lt=now - NOTICE_LEASE).update(
+        state=ReviewNotice.State.PENDING
+    )
+    pending = ReviewNotice.objects.filter(state=ReviewNotice.State.PENDING)
     sent = 0
-    for lead, flagged in by_lead.items():
+    for lead_id in pending.values_list("lead_id", flat=True).distinct().order_by("lead_id"):
+        claimed = pending.filter(lead_id=lead_id).update(
+            state=ReviewNotice.State.SENDING, claimed_at=now, attempts=F("attempts") + 1
+        )
+        if not claimed:
+            continue
+        notices = ReviewNotice.objects.filter(
+            lead_id=lead_id, state=ReviewNotice.State.SENDING, claimed_at=now
+        )
+        ids = list(notices.values_list("pk", flat=True))
+        customers = with_primary_contact(
+            Customer.objects.alive().filter(review_notices__in=ids).select_related("owner", "team")
+        ).order_by("created_at", "pk")
+        lead = get_user_model().objects.get(pk=lead_id)
         try:
-            _send_digest(lead, flagged)
+            if customers and lead.is_active and lead.email:
+                _send_digest(lead, list(customers))
+                sent += 1
         except Exception:
-            logger.exception("The incomplete-profile digest to %s failed", lead.username)
-        else:
-            sent += 1
+            logger.exception("The incomplete-profile digest to %s failed; retried next time", lead.username)
+            ReviewNotice.objects.filter(pk__in=ids).update(state=ReviewNotice.State.PENDING)
+            continue
+        ReviewNotice.objects.filter(pk__in=ids).update(state=ReviewNotice.State.SENT, sent_at=timezone.now())
     return sent
 
 

@@ -347,3 +347,47 @@ def test_after_a_refused_decision_the_next_one_returns_to_the_queue_it_came_from
     queue = reverse("customers:review-list") + "?status=pending"
     page = client.post(review_url(customer), {"decision": "approve", "next": queue}).content.decode()
     assert f'name="next" value="{reverse("customers:review-list")}?status=pending"' in page
+
+
+def test_a_digest_that_failed_to_send_goes_out_on_the_next_sweep_once(lead, rep, mailoutbox, monkeypatch):
+    from django.core.mail import EmailMultiAlternatives
+
+    from customers.models import ReviewNotice
+
+    customer = incomplete_customer(owner=rep, name="失败重发公司", hours_old=30)
+    real_send = EmailMultiAlternatives.send
+
+    def smtp_down(self, *args, **kwargs):
+        raise ConnectionRefusedError("SMTP is down")
+
+    monkeypatch.setattr(EmailMultiAlternatives, "send", smtp_down)
+    assert flag_incomplete_profiles() == 1
+    assert mailoutbox == []
+    assert ReviewNotice.objects.get(customer=customer).state == "pending"
+
+    monkeypatch.setattr(EmailMultiAlternatives, "send", real_send)
+    assert flag_incomplete_profiles() == 0  # nothing new to flag, but the digest goes out
+    assert flag_incomplete_profiles() == 0
+    assert len(mailoutbox) == 1 and "失败重发公司" in mailoutbox[0].body
+    assert ReviewNotice.objects.get(customer=customer).state == "sent"
+
+
+def test_a_notice_left_sending_by_a_dead_worker_is_sent_after_its_lease(lead, rep, mailoutbox):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from customers.models import ReviewNotice
+    from customers.services.lifecycle import NOTICE_LEASE, review_digests_send
+
+    customer = incomplete_customer(owner=rep, name="中断公司", hours_old=30)
+    customers_flag_incomplete()
+    # The worker claimed the notice and died before sending.
+    ReviewNotice.objects.update(state="sending", claimed_at=timezone.now())
+    assert review_digests_send() == 0  # still within its lease: not sent twice meanwhile
+    assert mailoutbox == []
+    later = timezone.now() + NOTICE_LEASE + timedelta(minutes=1)
+    assert review_digests_send(now=later) == 1
+    assert review_digests_send(now=later) == 0
+    assert len(mailoutbox) == 1 and "中断公司" in mailoutbox[0].body
+    assert ReviewNotice.objects.get(customer=customer).state == "sent"
