@@ -27,7 +27,7 @@ from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.core.files import File
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 from django.shortcuts import get_object_or_404
 from django.utils import timezone, translation
 from django.utils.functional import Promise
@@ -113,6 +113,25 @@ def start_export(*, user, kind: str, params: dict, fmt: str) -> Export:
 def export_get(user, pk: int) -> Export:
     """The export, or 404 for anyone but its creator."""
     return get_object_or_404(Export.objects.filter(user=user), pk=pk)
+
+
+def exports_of(user) -> QuerySet[Export]:
+    """The user's own exports, newest first (the "My exports" page)."""
+    return Export.objects.filter(user=user).order_by("-created_at", "-pk")
+
+
+def exports_delete_expired(*, now: datetime | None = None) -> int:
+    """Delete exports older than ``EXPORT_RETENTION_DAYS`` with their files; returns how many.
+
+    For a daily sweep: exported files hold customer data and should not pile up on disk.
+    """
+    cutoff = (now or timezone.now()) - timedelta(days=settings.EXPORT_RETENTION_DAYS)
+    expired = list(Export.objects.filter(created_at__lt=cutoff).exclude(status=Export.Status.RUNNING))
+    for export in expired:
+        if export.file:
+            export.file.delete(save=False)
+    Export.objects.filter(pk__in=[export.pk for export in expired]).delete()
+    return len(expired)
 
 
 def export_is_stalled(export: Export) -> bool:

@@ -46,3 +46,11 @@ def requeue_stalled_exports() -> None:
     from accounts.exports import exports_requeue_stalled
 
     exports_requeue_stalled()
+
+
+@shared_task(ignore_result=True)
+def delete_expired_exports() -> None:
+    """Beat, daily: exports older than EXPORT_RETENTION_DAYS go, files included."""
+    from accounts.exports import exports_delete_expired
+
+    exports_delete_expired()

@@ -1,6 +1,7 @@
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required
+from django.core.paginator import Paginator
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
@@ -76,6 +77,19 @@ def _set_language_cookie(response: HttpResponse, language: str) -> None:
 def healthz(request: HttpRequest) -> JsonResponse:
     result = health.report()
     return JsonResponse(result, status=200 if result["ok"] else 503)
+
+
+@require_GET
+def export_list(request: HttpRequest) -> HttpResponse:
+    """The user's own exports, with their state and a download link while the file is kept."""
+    page = Paginator(exports.exports_of(request.user), 25).get_page(request.GET.get("page"))
+    for export in page:
+        try:
+            export.label = exports.exporter_for(export.kind).label or export.kind
+        except LookupError:  # an exporter since removed
+            export.label = export.kind
+    context = {"page": page, "retention_days": settings.EXPORT_RETENTION_DAYS}
+    return TemplateResponse(request, "accounts/export_list.html", context)
 
 
 @require_GET

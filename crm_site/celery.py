@@ -26,4 +26,6 @@ app.conf.beat_schedule = {
     # Exports whose message was lost (broker down) or whose worker died are sent again; a row is
     # claimed with a conditional update before it is built, so a second delivery builds nothing.
     "requeue-stalled-exports": {"task": "accounts.tasks.requeue_stalled_exports", "schedule": 60.0},
+    # Exported files hold customer data: delete those older than EXPORT_RETENTION_DAYS, daily.
+    "delete-expired-exports": {"task": "accounts.tasks.delete_expired_exports", "schedule": 24 * 3600.0},
 }

@@ -338,4 +338,6 @@ for _key in FIELD_ENCRYPTION_KEYS:
 # Uploads: attachments and import files, checked by content (customers.uploads).
 ATTACHMENT_MAX_MB = env_int("ATTACHMENT_MAX_MB", 10, minimum=1)
 IMPORT_MAX_MB = env_int("IMPORT_MAX_MB", 20, minimum=1)
+# Exported files (customer data) are deleted this many days after they were made.
+EXPORT_RETENTION_DAYS = env_int("EXPORT_RETENTION_DAYS", 7, minimum=1)
 DATA_UPLOAD_MAX_NUMBER_FIELDS = 5000  # bulk actions post one field per selected customer

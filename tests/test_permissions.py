@@ -72,6 +72,7 @@ MATRIX: dict[str, Entry] = {
     # accounts
     "home": Entry(PUBLIC_TO_STAFF),
     "accounts:preferences": Entry(PUBLIC_TO_STAFF),
+    "accounts:export-list": Entry(PUBLIC_TO_STAFF),
     "accounts:export-detail": Entry(OWN_ONLY, lambda world: {"pk": world["export"].pk}),
     "accounts:export-download": Entry(OWN_ONLY, lambda world: {"pk": world["export"].pk}),
     # customers: lists and pages without a record

@@ -1,6 +1,8 @@
 """The export framework (accounts.exports): rows → file in the background, progress, download."""
 
+import io
 import logging
+import os
 from datetime import timedelta
 
 import pytest
@@ -260,3 +262,47 @@ def test_a_run_taken_over_meanwhile_does_not_overwrite_the_newer_one(rep, media,
     assert export.status == Export.Status.RUNNING
     assert not export.file
     assert not list((media / "exports").rglob("*.csv"))
+
+
+def test_my_exports_lists_only_my_own_with_download_links(client, rep, teammate, settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path
+    mine = Export.objects.create(
+        user=rep, kind="customers", params={}, format="csv", status="done", processed=3
+    )
+    mine.file.save("mine.csv", io.BytesIO(b"a\n"), save=True)
+    theirs = Export.objects.create(user=teammate, kind="customers", params={}, format="xlsx", status="done")
+    client.force_login(rep)
+    page = client.get(reverse("accounts:export-list"), HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+    assert "我的导出" in page
+    assert reverse("accounts:export-download", args=[mine.pk]) in page
+    assert reverse("accounts:export-detail", args=[theirs.pk]) not in page
+
+
+def test_my_exports_page_costs_the_same_queries_for_1_and_30_exports(
+    client, rep, django_assert_max_num_queries
+):
+    client.force_login(rep)
+    Export.objects.create(user=rep, kind="customers", params={}, format="csv")
+    with django_assert_max_num_queries(6):
+        client.get(reverse("accounts:export-list"))
+    Export.objects.bulk_create(
+        [Export(user=rep, kind="customers", params={}, format="csv") for _ in range(29)]
+    )
+    with django_assert_max_num_queries(6):
+        client.get(reverse("accounts:export-list"))
+
+
+def test_expired_exports_are_deleted_with_their_files(rep, settings, tmp_path):
+    from accounts.exports import exports_delete_expired
+
+    settings.MEDIA_ROOT = tmp_path
+    settings.EXPORT_RETENTION_DAYS = 7
+    old = Export.objects.create(user=rep, kind="customers", params={}, format="csv", status="done")
+    old.file.save("old.csv", io.BytesIO(b"a\n"), save=True)
+    Export.objects.filter(pk=old.pk).update(created_at=timezone.now() - timedelta(days=8))
+    fresh = Export.objects.create(user=rep, kind="customers", params={}, format="csv", status="done")
+    path = old.file.path
+    assert exports_delete_expired() == 1
+    assert not Export.objects.filter(pk=old.pk).exists() and Export.objects.filter(pk=fresh.pk).exists()
+    assert not os.path.exists(path)
+    assert exports_delete_expired() == 0
