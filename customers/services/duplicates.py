@@ -11,6 +11,7 @@ Two indexed queries: the contacts with the phone or e-mail key (skipped when nei
 then the customers with any of the keys, visible ones first.
 """
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from django.db.models import BooleanField, Case, Q, Value, When
@@ -63,57 +64,68 @@ class DuplicateResult:
 @dataclass(frozen=True)
 class _Keys:
     name: str
-    phone: str
-    email: str
+    phones: frozenset[str]
+    emails: frozenset[str]
 
     def __bool__(self) -> bool:
-        return bool(self.name or self.phone or self.email)
+        return bool(self.name or self.phones or self.emails)
 
 
-def _keys(name: str, phone: str, email: str) -> _Keys:
+def _keys(name: str, phones: Iterable[str], emails: Iterable[str]) -> _Keys:
     name_key = normalize.name_key(name)
-    phone_key = normalize.phone_key(phone)
-    email_key = normalize.email_key(email)
+    phone_keys = {normalize.phone_key(phone) for phone in phones}
+    email_keys = {normalize.email_key(email) for email in emails}
     return _Keys(
         name=name_key if len(name_key) >= MIN_NAME_CHARS else "",
-        phone=phone_key if len(phone_key) >= MIN_PHONE_DIGITS else "",
-        email=email_key if "@" in email_key else "",
+        phones=frozenset(key for key in phone_keys if len(key) >= MIN_PHONE_DIGITS),
+        emails=frozenset(key for key in email_keys if "@" in key),
     )
 
 
 def find_duplicates(
-    *, user, name: str = "", phone: str = "", email: str = "", exclude_pk: int | None = None
+    *,
+    user,
+    name: str = "",
+    phone: str = "",
+    email: str = "",
+    contact_phones: Iterable[str] = (),
+    contact_emails: Iterable[str] = (),
+    exclude_pk: int | None = None,
 ) -> DuplicateResult:
-    """Live customers sharing a phone, e-mail or name key with what was typed, split by scope."""
-    keys = _keys(name, phone, email)
+    """Live customers sharing a phone, e-mail or name key with what was typed, split by scope.
+
+    ``contact_phones`` and ``contact_emails`` are those of the contacts typed on the same form:
+    a new enterprise whose buyer is already a customer's contact is likely a duplicate too.
+    """
+    keys = _keys(name, [phone, *contact_phones], [email, *contact_emails])
     if not keys:
         return DuplicateResult()
 
     # Which customers have a contact with the phone or e-mail, and which key matched.
     contact_reasons: dict[int, set[str]] = {}
     contact_q = Q()
-    if keys.phone:
-        contact_q |= Q(phone_key=keys.phone)
-    if keys.email:
-        contact_q |= Q(email_key=keys.email)
+    if keys.phones:
+        contact_q |= Q(phone_key__in=keys.phones)
+    if keys.emails:
+        contact_q |= Q(email_key__in=keys.emails)
     if contact_q:
         for customer_id, phone_key, email_key in Contact.objects.filter(contact_q).values_list(
             "customer_id", "phone_key", "email_key"
         )[:CANDIDATES]:
             reasons = contact_reasons.setdefault(customer_id, set())
-            if keys.phone and phone_key == keys.phone:
+            if phone_key in keys.phones:
                 reasons.add("contact_phone")
-            if keys.email and email_key == keys.email:
+            if email_key in keys.emails:
                 reasons.add("contact_email")
 
     # Each branch is served by its own index; PostgreSQL combines them with a bitmap OR.
     match_q = Q()
     if keys.name:
         match_q |= Q(name_key=keys.name)
-    if keys.phone:
-        match_q |= Q(phone_key=keys.phone)
-    if keys.email:
-        match_q |= Q(email_key=keys.email)
+    if keys.phones:
+        match_q |= Q(phone_key__in=keys.phones)
+    if keys.emails:
+        match_q |= Q(email_key__in=keys.emails)
     if contact_reasons:
         match_q |= Q(pk__in=list(contact_reasons))
 
@@ -165,9 +177,9 @@ def find_duplicates(
 
 def _reasons(customer: Customer, keys: _Keys, contact_reasons: dict[int, set[str]]) -> tuple[str, ...]:
     found = set(contact_reasons.get(customer.pk, ()))
-    if keys.phone and customer.phone_key == keys.phone:
+    if customer.phone_key in keys.phones:
         found.add("phone")
-    if keys.email and customer.email_key == keys.email:
+    if customer.email_key in keys.emails:
         found.add("email")
     if keys.name and customer.name_key == keys.name:
         found.add("name")

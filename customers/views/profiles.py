@@ -38,7 +38,7 @@ def customer_create(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         valid = all([form.is_valid(), contacts.is_valid(), attachments.is_valid()])
         if valid:
-            duplicates = _duplicates_block(request, form)
+            duplicates = _duplicates_block(request, form, contacts=contacts.contacts())
         if valid and not duplicates:
             try:
                 customer = services.customer_create_with_details(
@@ -133,12 +133,17 @@ def _typed(form: CustomerForm) -> dict[str, str]:
 
 
 def _duplicates_block(
-    request: HttpRequest, form: CustomerForm, *, exclude_pk: int | None = None
+    request: HttpRequest, form: CustomerForm, *, exclude_pk: int | None = None, contacts=()
 ) -> DuplicateResult:
-    """Likely duplicates that stop the save until the rep ticks "save anyway" (empty otherwise)."""
+    """Likely duplicates that stop the save until the rep ticks "save anyway" (empty otherwise).
+
+    ``contacts`` are the contacts typed on the create form (dicts of their cleaned fields).
+    """
     duplicates = find_duplicates(
         user=request.user,
         exclude_pk=exclude_pk,
+        contact_phones=[contact.get("phone", "") for contact in contacts],
+        contact_emails=[contact.get("email", "") for contact in contacts],
         **{name: form.cleaned_data[name] for name in DUPLICATE_FIELDS},
     )
     if duplicates and not form.cleaned_data["confirm_duplicates"]:

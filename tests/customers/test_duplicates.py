@@ -231,3 +231,18 @@ def test_edit_page_sends_the_customer_to_exclude(client, rep):
     client.force_login(rep)
     content = client.get(edit_url(customer)).content.decode()
     assert f"&quot;exclude&quot;: {customer.pk}" in content
+
+
+def test_create_stops_when_a_typed_contact_is_already_someone_elses(client, rep):
+    """The new customer's own phone and e-mail are new, but its buyer is a known contact."""
+    holder = CustomerFactory(owner=rep, name="宁波某贸易公司", phone="0574-1234 5678")
+    add_contact(holder, phone="139 1111 2222", email="li@trade.example.cn")
+    client.force_login(rep)
+    payload = enterprise_payload(
+        **{"contacts-0-phone": "+86 13911112222", "contacts-0-email": "other@yunfan.example.cn"}
+    )
+    response = client.post(CREATE_URL, payload, HTTP_ACCEPT_LANGUAGE="zh-hans")
+    assert response.status_code == 200
+    (match,) = response.context["duplicates"].matches
+    assert match.customer == holder and match.reasons == ("contact_phone",)
+    assert Customer.objects.count() == 1
