@@ -180,6 +180,9 @@ def customer_stage(request: HttpRequest, pk: int) -> HttpResponse:
         prefetch_related_objects([customer], "stage_changes__changed_by")
         context = _stage_context(customer, form if form.errors else None)
         context["stage_saved"] = changed
+        if changed:  # the timeline is swapped out of band too (customer_detail.html#timeline)
+            context["timeline"] = hooks.timeline_for(customer, request.user, limit=TIMELINE_LIMIT)
+            context["timeline_oob"] = True
         response = TemplateResponse(request, "customers/customer_detail.html#stage", context)
         patch_vary_headers(response, ["HX-Request"])
         return response

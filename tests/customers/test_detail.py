@@ -252,6 +252,10 @@ def test_stage_change_over_htmx_returns_the_stage_block(client, rep, customer):
     assert body.lstrip().startswith('<section class="card" id="customer-stage"')
     assert "<html" not in body and "流失客户" in body
     assert '<span id="header-stage" hx-swap-oob="true">' in body
+    # The timeline follows out of band, starting with this change.
+    timeline = body[body.index('id="timeline"') :]
+    assert 'hx-swap-oob="true"' in timeline.split(">", 1)[0]
+    assert "阶段变更" in timeline and "流失客户" in timeline
     customer.refresh_from_db()
     assert customer.stage == "lost"
 
