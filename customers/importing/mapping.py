@@ -73,6 +73,21 @@ FIELDS: tuple[ImportField, ...] = (
         ),
     ),
     ImportField(
+        "revenue_band",
+        pgettext_lazy("import column", "Annual revenue"),
+        (
+            "年营业额",
+            "营业额",
+            "年营收",
+            "营收",
+            "年收入",
+            "revenue",
+            "annualrevenue",
+            "revenueband",
+            "turnover",
+        ),
+    ),
+    ImportField(
         "contact_name",
         pgettext_lazy("import column", "Contact"),
         ("联系人", "联系人姓名", "主联系人", "contact", "contactname", "contactperson", "primarycontact"),

@@ -15,6 +15,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.core.validators import EmailValidator, URLValidator
+from django.utils import translation
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 from openpyxl.utils.datetime import from_excel
@@ -41,6 +42,7 @@ REASONS: dict[str, Promise] = {
     "unknown_source": _("Unknown source “%(value)s”."),
     "unknown_stage": _("Unknown stage “%(value)s”."),
     "unknown_size": _("Unknown company size “%(value)s”."),
+    "unknown_revenue": _("Unknown annual revenue “%(value)s”: give an amount such as 3000万 or a band."),
     "unknown_region": _("Unknown region “%(value)s” (use 国内 or 海外)."),
     "unknown_gender": _("Unknown gender “%(value)s”."),
     "unknown_tag": _("Unknown tag “%(value)s”."),
@@ -295,6 +297,30 @@ def parse_employee_band(text: str) -> str:
     return "1000+"
 
 
+def parse_revenue_band(cell: Cell) -> str:
+    """A band's code or label (either language), or an amount (``3000万``, ``¥50,000,000``, ``5亿``)
+    that falls in one of the bands of Customer.RevenueBand."""
+    text = to_text(cell)
+    if text in Customer.RevenueBand.values:
+        return text
+    folded = fold(text.translate(_DASHES))
+    for band in Customer.RevenueBand:
+        with translation.override("zh-hans"):
+            chinese = fold(str(band.label).translate(_DASHES))
+        with translation.override("en"):
+            english = fold(str(band.label).translate(_DASHES))
+        if folded in (chinese, english):
+            return band.value
+    try:
+        amount = parse_amount(cell)
+    except Problem:
+        raise Problem("unknown_revenue", value=text) from None
+    for limit, band in ((5_000_000, "<5m"), (50_000_000, "5m-50m"), (500_000_000, "50m-500m")):
+        if amount < limit:
+            return band
+    return "500m+"
+
+
 def _choice(words: dict[str, str], text: str, code: str) -> str:
     value = words.get(fold(text))
     if value is None:
@@ -368,6 +394,9 @@ def _parse_cell(row: ParsedRow, key: str, cell: Cell, lookups: Lookups) -> None:
     elif key == "employee_band":
         row.values[key] = parse_employee_band(text)
         shown = str(Customer.EmployeeBand(row.values[key]).label)
+    elif key == "revenue_band":
+        row.values[key] = parse_revenue_band(cell)
+        shown = str(Customer.RevenueBand(row.values[key]).label)
     elif key in ("industry", "source"):
         item = getattr(lookups, "industries" if key == "industry" else "sources").get(fold(text))
         if item is None:
@@ -452,5 +481,5 @@ def parse_row(line: int, cells: list[Cell], fields: list[str], lookups: Lookups)
 def _looks_individual(row: ParsedRow) -> bool:
     """A row without a type but with only personal details is an individual customer."""
     personal = {"gender", "birthday", "age", "occupation"} & row.values.keys()
-    business = {"industry", "employee_band"} & row.values.keys()
+    business = {"industry", "employee_band", "revenue_band"} & row.values.keys()
     return bool(personal) and not business and not row.contact

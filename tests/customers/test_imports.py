@@ -863,7 +863,7 @@ def test_zh_template_headers_are_the_chinese_ones(client, rep):
     client.force_login(rep)
     content = client.get(reverse("customers:import-template", args=["csv"]), **ZH).content.decode("utf-8-sig")
     assert content.strip().split(",") == [
-        "客户名称", "客户类型", "所属行业", "企业规模", "联系人", "职务", "电话", "邮箱",
+        "客户名称", "客户类型", "所属行业", "企业规模", "年营业额", "联系人", "职务", "电话", "邮箱",
         "需求描述", "信息来源", "首次接触时间", "地区", "省份", "城市", "地址", "网址", "备注",
         "预计年合作额", "阶段", "标签", "性别", "生日", "年龄", "职业", "负责人",
     ]  # fmt: skip
@@ -1018,3 +1018,29 @@ def test_users_a_manager_may_assign(lead, rep, teammate, other_team_rep):
     inactive.is_active = False
     inactive.save()
     assert inactive not in assignable_users(lead)
+
+
+@pytest.mark.parametrize(
+    ("cell", "band"),
+    [
+        ("3000万", "5m-50m"),
+        ("¥2,000,000", "<5m"),
+        ("5亿", "500m+"),
+        ("¥5000万-5亿", None),
+        ("5000万-5亿元", "50m-500m"),
+    ],
+)
+def test_annual_revenue_column_takes_amounts_and_band_labels(client, rep, cell, band):
+    client.force_login(rep)
+    content = csv_bytes(
+        [["客户名称", "电话", "信息来源", "年营业额"], ["宁波测试营收有限公司", "13800138000", "展会", cell]]
+    )
+    customer_import = upload_ok(client, content)
+    assert customer_import.mapping["columns"][3]["field"] == "revenue_band"
+    if band is None:
+        assert problems_by_line(customer_import) == {2: ["unknown_revenue"]}
+        return
+    assert customer_import.problems == []
+    services.import_commit(actor=rep, customer_import=customer_import, mode="skip")
+    run(customer_import)
+    assert Customer.objects.get(name="宁波测试营收有限公司").revenue_band == band
