@@ -2,7 +2,7 @@
 
 from celery import shared_task
 
-from customers.services.lifecycle import customers_flag_incomplete, review_digests_send
+from customers.services.review import customers_flag_incomplete, review_digests_send
 
 
 @shared_task(ignore_result=True)

@@ -31,7 +31,7 @@ from customers.selectors_lifecycle import (
     review_queue,
     review_summary,
 )
-from customers.services import lifecycle as services
+from customers.services import privacy, recycle, review, transfer
 
 PAGE_SIZE = 50
 
@@ -120,7 +120,7 @@ def customer_review(request: HttpRequest, pk: int) -> HttpResponse:
     form = ReviewForm(request.POST, auto_id=f"id_review_{customer.pk}_%s")
     if form.is_valid():
         try:
-            services.customer_review(
+            review.customer_review(
                 actor=request.user, customer=customer, approve=form.approves, note=form.cleaned_data["note"]
             )
         except DomainError as error:
@@ -159,7 +159,7 @@ def customer_transfer(request: HttpRequest, pk: int) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         new_owner = form.cleaned_data["owner"]
         try:
-            services.customers_transfer(
+            transfer.customers_transfer(
                 actor=request.user, customers=[customer], new_owner=new_owner, note=form.cleaned_data["note"]
             )
         except DomainError as error:
@@ -180,7 +180,7 @@ def customer_transfer(request: HttpRequest, pk: int) -> HttpResponse:
 def customer_delete(request: HttpRequest, pk: int) -> HttpResponse:
     customer = _managed_customer(request, pk, "customers.delete_customer")
     try:
-        services.customer_delete(actor=request.user, customer=customer)
+        recycle.customer_delete(actor=request.user, customer=customer)
     except DomainError as error:
         messages.error(request, error.message)
         return redirect(_customer_url(customer))
@@ -204,7 +204,7 @@ def customer_restore(request: HttpRequest, pk: int) -> HttpResponse:
     customer = recycle_bin_get(request.user, pk)
     access.require(request.user, "customers.restore_customer")
     try:
-        services.customer_restore(actor=request.user, customer=customer)
+        recycle.customer_restore(actor=request.user, customer=customer)
     except DomainError as error:
         messages.error(request, error.message)
         return redirect("customers:recycle-bin")
@@ -217,7 +217,7 @@ def customer_purge(request: HttpRequest, pk: int) -> HttpResponse:
     customer = recycle_bin_get(request.user, pk)
     access.require(request.user, "customers.purge_customer")
     try:
-        services.customer_purge(actor=request.user, customer=customer)
+        recycle.customer_purge(actor=request.user, customer=customer)
     except DomainError as error:
         messages.error(request, error.message)
     else:
@@ -231,7 +231,7 @@ def customer_purge(request: HttpRequest, pk: int) -> HttpResponse:
 def _held(customer: Customer, *, show_private: bool) -> list[tuple[str, Any]]:
     """The personal fields of the profile with their values, private numbers masked unless allowed."""
     rows = []
-    for name in ["name", *services.ERASED_VALUES]:
+    for name in ["name", *privacy.ERASED_VALUES]:
         field = Customer._meta.get_field(name)
         if name == "id_card_number" and not show_private:
             value = customer.id_card_masked
@@ -266,7 +266,7 @@ def customer_personal_data(request: HttpRequest, pk: int) -> HttpResponse:
     if request.method == "POST":
         if request.POST.get("action") != "export":
             return redirect("customers:customer-personal-data", pk=customer.pk)
-        content = services.customer_personal_data_export(actor=request.user, customer=customer)
+        content = privacy.customer_personal_data_export(actor=request.user, customer=customer)
         response = HttpResponse(content, content_type="application/json; charset=utf-8")
         response["Content-Disposition"] = f'attachment; filename="{customer.number}-personal-data.json"'
         response["Cache-Control"] = "no-store"
@@ -280,7 +280,7 @@ def customer_erase(request: HttpRequest, pk: int) -> HttpResponse:
     form = EraseForm(request.POST, customer=customer)
     if form.is_valid():
         try:
-            services.customer_erase(actor=request.user, customer=customer)
+            privacy.customer_erase(actor=request.user, customer=customer)
         except DomainError as error:
             form.add_error(None, error.message)
         else:

@@ -35,8 +35,8 @@ from customers.selectors import (
     segments_visible_to,
 )
 from customers.services import segments as segment_services
-from customers.services.lifecycle import customers_transfer
 from customers.services.related import customers_change_tag
+from customers.services.transfer import customers_transfer
 
 PER_PAGE_CHOICES = (25, 50, 100)
 TEMPLATE = "customers/customer_list.html"

@@ -13,9 +13,9 @@ from accounts.errors import ConcurrentEditError
 from accounts.tabular import csv_bytes, xlsx_bytes
 from customers import normalize
 from customers.models import Customer, CustomerChange, StageChange
-from customers.services.lifecycle import customers_transfer
 from customers.services.profiles import customer_create, customer_set_stage, customer_update
 from customers.services.related import contact_create, contact_delete, customers_change_tag
+from customers.services.transfer import customers_transfer
 from customers.uploads import check_attachment
 from tests.factories.accounts import UserFactory
 from tests.factories.customers import CustomerFactory, TagFactory

@@ -9,7 +9,7 @@ from django.urls import reverse
 from accounts.errors import ConcurrentEditError
 from customers.models import Attachment, Contact, Customer, CustomerChange
 from customers.services.history import record_change
-from customers.services.lifecycle import customer_erase
+from customers.services.privacy import customer_erase
 from customers.services.profiles import customer_create, customer_update
 from customers.services.related import contact_create, contact_update
 from tests.factories.customers import AttachmentFactory

@@ -9,7 +9,7 @@ from django.utils.formats import date_format
 from django.utils.timezone import localtime
 
 from customers.models import Customer, CustomerChange
-from customers.services.lifecycle import customer_review, customer_review_recheck, customers_flag_incomplete
+from customers.services.review import customer_review, customer_review_recheck, customers_flag_incomplete
 from customers.tasks.review import flag_incomplete_profiles
 from tests.factories.accounts import UserFactory
 from tests.factories.customers import ContactFactory, CustomerFactory
@@ -378,7 +378,7 @@ def test_a_notice_left_sending_by_a_dead_worker_is_sent_after_its_lease(lead, re
     from django.utils import timezone
 
     from customers.models import ReviewNotice
-    from customers.services.lifecycle import NOTICE_LEASE, review_digests_send
+    from customers.services.review import NOTICE_LEASE, review_digests_send
 
     customer = incomplete_customer(owner=rep, name="中断公司", hours_old=30)
     customers_flag_incomplete()
