@@ -10,7 +10,7 @@ import datetime
 from collections import Counter
 from decimal import Decimal
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 from faker import Faker
 
@@ -52,6 +52,20 @@ NEEDS = [
     "个人理财咨询，关注稳健型产品",
     "为新工厂采购自动化生产线设备",
 ]
+# Company names: city + brand + trade + legal form gives tens of millions of combinations, so a
+# generated base has about as few accidental namesakes as a real one.
+BRAND_SYLLABLES = list(
+    "华瑞鑫恒泰达兴源盛嘉宏益博通安康晟睿德信腾飞龙凯旭伟宇新力辰锦航诚昌隆中天海星远东方明光正金银美佳和润丰永"
+)
+TRADES = [
+    "科技", "精密机械", "智能装备", "新材料", "物流", "贸易", "医疗器械", "电子", "软件", "信息技术",
+    "食品", "化工", "包装", "建材", "环保", "能源", "汽车配件", "纺织", "家居", "教育咨询",
+    "餐饮管理", "文化传媒", "生物医药", "供应链", "实业", "电气", "光电", "数据服务", "农业", "印务",
+]  # fmt: skip
+LEGAL_FORMS = ["有限公司", "有限责任公司", "股份有限公司", "集团有限公司"]
+# Share of generated customers that repeat an earlier one with small differences (suffix dropped,
+# full-width letters, +86 before the phone): what the duplicate warnings and the scan must find.
+NEAR_DUPLICATE_SHARE = 0.005
 ANNUAL_VALUES = [Decimal(v) for v in (20_000, 60_000, 90_000, 150_000, 280_000, 450_000, 650_000, 1_200_000)]
 STAGE_PATH = [Customer.Stage.POTENTIAL, Customer.Stage.INTENT, Customer.Stage.DEAL]
 BATCH = 2000
@@ -96,11 +110,18 @@ def _create(context: SeedContext, fake: Faker, *, count: int, days_back: int, de
             _insert(rng, fake, batch, tags_by_dimension, demo)
         if demo:
             _share_some(context)
+    if connection.vendor == "postgresql":
+        # Fresh statistics after a bulk load; without them the planner guesses from the old ones.
+        with connection.cursor() as cursor:
+            for model in (Customer, Contact, StageChange, Customer.tags.through):
+                cursor.execute(f"ANALYZE {connection.ops.quote_name(model._meta.db_table)}")
 
 
 def _insert(rng, fake, batch: list[Customer], tags_by_dimension: dict[int, list[Tag]], demo: bool) -> None:
     contacts_by_number: dict[str, list[Contact]] = {}
-    for customer in batch:
+    for index, customer in enumerate(batch):
+        if index and rng.random() < NEAR_DUPLICATE_SHARE:
+            _near_duplicate(rng, batch[rng.randrange(index)], customer)
         contacts = _contacts(rng, fake, customer)
         contacts_by_number[customer.number] = contacts
         normalize.set_keys(customer, [(c.name, c.phone, c.email) for c in contacts])
@@ -168,21 +189,47 @@ def _customer(rng, fake, number, days_ago, now, owners, industries, sources, dem
             gender=rng.choice([Customer.Gender.FEMALE, Customer.Gender.MALE]),
             birthday=birthday,
             occupation=OCCUPATIONS[rng.randrange(len(OCCUPATIONS))],
-            email=fake.free_email(),
+            email=f"{fake.user_name()}{rng.randrange(100, 10_000)}@{fake.free_email_domain()}",
             **common,
         )
     incomplete = review == Customer.ReviewStatus.PENDING and rng.random() < 0.5
+    domain = f"{fake.domain_word()}{rng.randrange(10, 10_000)}.com.cn"
     return Customer(
         kind=Customer.Kind.ENTERPRISE,
-        name=fake.company(),
+        name=_company_name(rng, common["city"]),
         # An incomplete demo profile lacks its industry and size, for the review queue.
         industry=None if incomplete else industries[rng.randrange(len(industries))],
         employee_band="" if incomplete else rng.choice(Customer.EmployeeBand.values),
         revenue_band=rng.choice(Customer.RevenueBand.values),
-        email=fake.company_email(),
-        website=f"https://www.{fake.domain_word()}.cn",
+        email=f"{fake.user_name()}{rng.randrange(100, 1000)}@{domain}",
+        website=f"https://www.{domain}",
         **common,
     )
+
+
+def _company_name(rng, city: str) -> str:
+    brand = "".join(rng.sample(BRAND_SYLLABLES, rng.choice([2, 2, 3])))
+    return f"{city}{brand}{rng.choice(TRADES)}{rng.choice(LEGAL_FORMS)}"
+
+
+def _near_duplicate(rng, original: Customer, copy: Customer) -> None:
+    """Make ``copy`` look like a second profile of ``original``, as reps create them."""
+    if original.kind == Customer.Kind.ENTERPRISE:
+        for suffix in LEGAL_FORMS:  # 有限公司 dropped or changed
+            if original.name.endswith(suffix):
+                copy.name = original.name[: -len(suffix)] + rng.choice(["公司", "", "有限公司"])
+                break
+        copy.kind, copy.industry, copy.employee_band = (
+            original.kind,
+            original.industry,
+            original.employee_band,
+        )
+    else:
+        copy.name, copy.kind, copy.gender = original.name, original.kind, original.gender
+    if rng.random() < 0.6:
+        copy.phone = f"+86 {original.phone}"
+    else:
+        copy.email = original.email.upper()
 
 
 def _contacts(rng, fake, customer: Customer) -> list[Contact]:
@@ -192,7 +239,9 @@ def _contacts(rng, fake, customer: Customer) -> list[Contact]:
     contacts = []
     for index in range(rng.choice([1, 1, 2, 2, 3])):
         phone = fake.phone_number()
-        email = fake.email()
+        # A colleague at the customer's own domain (its website's), as business contacts are.
+        domain = customer.website.removeprefix("https://www.") or fake.free_email_domain()
+        email = f"{fake.user_name()}{rng.randrange(10, 1000)}@{domain}"
         contacts.append(
             Contact(
                 name=fake.name(),

@@ -13,7 +13,18 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from django.db import connection, transaction
-from django.db.models import BooleanField, Exists, ExpressionWrapper, F, OuterRef, Q
+from django.db.models import (
+    BooleanField,
+    Case,
+    CharField,
+    Exists,
+    ExpressionWrapper,
+    F,
+    OuterRef,
+    Q,
+    Value,
+    When,
+)
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -51,6 +62,10 @@ BOTH_FIELDS = {"notes", "needs"}
 
 # A phone key shorter than this (an extension, a typo) says nothing about being the same customer.
 MIN_PHONE_KEY = 6
+# A key held by more customers than this (a company switchboard, a shared mailbox, a generic
+# name) says nothing about any one pair: the scan leaves it out rather than list its thousands
+# of pairs.
+MAX_CLUSTER = 20
 
 
 def _attname(name: str) -> str:
@@ -294,19 +309,20 @@ class DuplicatePage:
 _PAIRS_SQL = """
 WITH candidates AS MATERIALIZED (
     SELECT 'name' AS reason, name_key AS key FROM {customer_table}
-    WHERE name_key <> '' GROUP BY name_key HAVING count(*) > 1
+    WHERE name_key <> '' AND kind = 'enterprise'
+    GROUP BY name_key HAVING count(*) BETWEEN 2 AND %(max_cluster)s
     UNION ALL
     SELECT 'phone', key FROM (
         SELECT phone_key AS key FROM {customer_table} WHERE length(phone_key) >= %(min_phone)s
         UNION ALL
         SELECT phone_key FROM {contact_table} WHERE length(phone_key) >= %(min_phone)s
-    ) AS phones GROUP BY key HAVING count(*) > 1
+    ) AS phones GROUP BY key HAVING count(*) BETWEEN 2 AND %(max_cluster)s
     UNION ALL
     SELECT 'email', key FROM (
         SELECT email_key AS key FROM {customer_table} WHERE email_key <> ''
         UNION ALL
         SELECT email_key FROM {contact_table} WHERE email_key <> ''
-    ) AS emails GROUP BY key HAVING count(*) > 1
+    ) AS emails GROUP BY key HAVING count(*) BETWEEN 2 AND %(max_cluster)s
 ),
 keyed AS MATERIALIZED (
     SELECT DISTINCT customer_id, reason, key FROM (
@@ -340,15 +356,34 @@ LIMIT %(limit)s OFFSET %(offset)s
 """
 
 
+def _scan_keys(user):
+    """(pk, name key, phone key, e-mail key) of the customers in scope. Only an enterprise's name
+    counts: two people called 张伟 are not likely to be one customer."""
+    enterprise_name = Case(
+        When(kind=Customer.Kind.ENTERPRISE, then=F("name_key")), default=Value(""), output_field=CharField()
+    )
+    return (
+        customers_visible_to(user)
+        .order_by()
+        .annotate(scan_name=enterprise_name)
+        .values_list("pk", "scan_name", "phone_key", "email_key")
+    )
+
+
 def _pairs_query(user, *, limit: int, offset: int) -> tuple[str, dict[str, Any]]:
     """The statement above, with the scope of ``user`` compiled in by the ORM."""
-    customers = customers_visible_to(user).order_by().values_list("pk", "name_key", "phone_key", "email_key")
+    customers = _scan_keys(user)
     contacts = (
         Contact.objects.filter(customer__in=customers_visible_to(user).order_by().values("pk"))
         .order_by()
         .values_list("customer_id", "phone_key", "email_key")
     )
-    params: dict[str, Any] = {"min_phone": MIN_PHONE_KEY, "limit": limit, "offset": offset}
+    params: dict[str, Any] = {
+        "min_phone": MIN_PHONE_KEY,
+        "max_cluster": MAX_CLUSTER,
+        "limit": limit,
+        "offset": offset,
+    }
     # The ORM's SQL has positional placeholders; name them so the statement can repeat them.
     parts = {}
     for label, queryset in (("customers", customers), ("contacts", contacts)):
@@ -367,9 +402,7 @@ def _pairs_query(user, *, limit: int, offset: int) -> tuple[str, dict[str, Any]]
 def _pair_rows_portable(user, *, limit: int, offset: int) -> list[tuple[int, int, list[str], int]]:
     """The same pairs, grouped in Python: for the SQLite quick start, whose data set is small."""
     holders: dict[tuple[str, str], set[int]] = {}
-    for pk, name, phone, email in customers_visible_to(user).values_list(
-        "pk", "name_key", "phone_key", "email_key"
-    ):
+    for pk, name, phone, email in _scan_keys(user):
         for reason, key in (("name", name), ("phone", phone), ("email", email)):
             holders.setdefault((reason, key), set()).add(pk)
     contacts = Contact.objects.filter(customer__in=customers_visible_to(user).values("pk"))
@@ -378,7 +411,7 @@ def _pair_rows_portable(user, *, limit: int, offset: int) -> list[tuple[int, int
         holders.setdefault(("email", email), set()).add(pk)
     reasons: dict[tuple[int, int], set[str]] = {}
     for (reason, key), pks in holders.items():
-        if not key or (reason == "phone" and len(key) < MIN_PHONE_KEY) or len(pks) < 2:
+        if not key or (reason == "phone" and len(key) < MIN_PHONE_KEY) or not 2 <= len(pks) <= MAX_CLUSTER:
             continue
         ordered = sorted(pks)
         for index, left in enumerate(ordered):

@@ -115,6 +115,7 @@ def dedupe_scan(request: HttpRequest) -> HttpResponse:
     context = {
         "page": page,
         "pairs": [(pair, [reasons[reason] for reason in pair.reasons]) for pair in page.pairs],
+        "max_cluster": merge_services.MAX_CLUSTER,
     }
     return TemplateResponse(request, "customers/dedupe_scan.html", context)
 

@@ -186,3 +186,16 @@ def test_the_sqlite_quick_start_finds_the_same_pairs_as_postgresql(lead, rep, te
             for a, b, reasons, total in _pair_rows(lead, limit=2, offset=offset)
         ]
         assert _pair_rows_portable(lead, limit=2, offset=offset) == database
+
+
+def test_a_key_shared_by_very_many_customers_and_namesakes_are_not_pairs(lead, rep, monkeypatch):
+    from customers.services import merge
+
+    monkeypatch.setattr(merge, "MAX_CLUSTER", 3)
+    switchboard = [unique_customer(rep, phone="400 800 8888") for _ in range(4)]  # a hotline, not a duplicate
+    first = unique_customer(rep, kind=Customer.Kind.INDIVIDUAL, name="张伟")
+    second = unique_customer(rep, kind=Customer.Kind.INDIVIDUAL, name="张伟")
+    assert pairs_of(lead) == {}
+    switchboard[0].delete()  # three left: within the limit again
+    pairs = pairs_of(lead)
+    assert len(pairs) == 3 and (first.pk, second.pk) not in pairs
