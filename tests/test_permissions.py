@@ -17,6 +17,7 @@ from django.utils import timezone
 from accounts.models import Export
 from customers.models import CustomerImport
 from tests.factories.customers import AttachmentFactory, ContactFactory, CustomerFactory, SegmentFactory
+from tests.factories.interactions import InteractionFactory, TaskFactory
 
 PERSONAS = [
     "anonymous",
@@ -75,6 +76,20 @@ MATRIX: dict[str, Entry] = {
     "accounts:export-list": Entry(PUBLIC_TO_STAFF),
     "accounts:export-detail": Entry(OWN_ONLY, lambda world: {"pk": world["export"].pk}),
     "accounts:export-download": Entry(OWN_ONLY, lambda world: {"pk": world["export"].pk}),
+    # interactions and follow-up tasks
+    "interactions:interaction-log": Entry(CHANGE, lambda world: {"customer_pk": world["customer"].pk}),
+    "interactions:task-create": Entry(CHANGE, lambda world: {"customer_pk": world["customer"].pk}),
+    "interactions:quick-log": Entry(page(SALES)),
+    "interactions:customer-search": Entry(page(SALES)),
+    "interactions:interaction-list": Entry(page(SALES | {"director", "agent", "administrator"})),
+    "interactions:interaction-export": Entry(page(SALES | {"director", "administrator"}), method="post"),
+    "interactions:task-list": Entry(page(SALES | {"director", "agent", "administrator"})),
+    "interactions:task-export": Entry(page(SALES | {"director", "administrator"}), method="post"),
+    "interactions:interaction-detail": Entry(VIEW, lambda world: {"pk": world["interaction"].pk}),
+    "interactions:task-detail": Entry(VIEW, lambda world: {"pk": world["task"].pk}),
+    "interactions:task-edit": Entry(CHANGE, lambda world: {"pk": world["task"].pk}),
+    "interactions:task-done": Entry(CHANGE, lambda world: {"pk": world["task"].pk}, method="post"),
+    "interactions:task-cancel": Entry(CHANGE, lambda world: {"pk": world["task"].pk}, method="post"),
     # customers: lists and pages without a record
     "customers:customer-list": Entry(page(SALES | {"director", "agent", "administrator"})),
     "customers:customer-create": Entry(page(SALES)),
@@ -192,6 +207,8 @@ def world(
             created_by=rep, original_name="a.csv", file_format="csv", status=CustomerImport.Status.CHECKED
         ),
         "export": export,
+        "interaction": InteractionFactory(customer=record),
+        "task": TaskFactory(customer=record),
         "users": {
             "rep": rep,
             "teammate": teammate,

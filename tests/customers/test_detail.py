@@ -11,6 +11,7 @@ from customers.services.history import record_change
 from customers.services.profiles import customer_create, customer_update
 from tests.factories.accounts import UserFactory
 from tests.factories.customers import AttachmentFactory, ContactFactory, CustomerFactory, TagFactory
+from tests.factories.interactions import InteractionFactory, TaskFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -175,6 +176,8 @@ def populate(customer: Customer, count: int) -> None:
         StageChange.objects.create(
             customer=customer, from_stage="potential", to_stage="intent", changed_by=UserFactory()
         )
+        interaction = InteractionFactory(customer=customer, owner=UserFactory())
+        TaskFactory(customer=customer, owner=UserFactory(), source_interaction=interaction)
 
 
 @pytest.mark.parametrize("count", [1, 30])
@@ -183,11 +186,14 @@ def test_customer_page_query_count_does_not_grow(client, django_assert_max_num_q
     populate(customer, count)
     client.force_login(rep)
     # Session, user, 2 × permissions, teams led, customer, then one each: collaborators, contacts,
-    # tags, their dimensions, attachments, their uploaders, stage changes, who changed them, history.
-    with django_assert_max_num_queries(15):
+    # tags, their dimensions, attachments, their uploaders, stage changes, who changed them, history;
+    # and one per query of the other apps' timeline providers: interactions, tasks.
+    with django_assert_max_num_queries(15 + 2):
         response = client.get(url("customer-detail", customer))
     assert response.status_code == 200
-    assert response.content.decode().count('data-kind="history"') == count
+    page = response.content.decode()
+    shown = sum(page.count(f'data-kind="{kind}"') for kind in ("history", "interaction", "task"))
+    assert shown == min(3 * count, 50)  # the timeline shows the newest 50 of all kinds
 
 
 @pytest.mark.parametrize("count", [1, 60])

@@ -1,0 +1,1 @@
+"""Forms of the interactions app, one module per sub-domain."""

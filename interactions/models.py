@@ -1,0 +1,254 @@
+"""Interactions (跟进记录), follow-up tasks (跟进任务) and the cadence rules that propose them.
+
+Both interactions and tasks are seen through their customer: whoever sees a customer (its owner,
+collaborators, the team lead, all-scope roles) sees and adds to its follow-up records (SPEC 3:
+collaborators share them). A task's owner also always sees their own task.
+"""
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
+
+from customers.models import Contact, Customer
+
+
+def _customer_scope(user) -> Q:
+    return Customer.objects.scope_q(user, prefix="customer__") & Q(customer__deleted_at__isnull=True)
+
+
+class InteractionQuerySet(models.QuerySet):
+    def visible_to(self, user) -> "InteractionQuerySet":
+        return self.filter(_customer_scope(user))
+
+
+class Interaction(models.Model):
+    class Method(models.TextChoices):
+        PHONE = "phone", _("Phone")
+        VISIT = "visit", _("Visit")
+        WECHAT = "wechat", _("WeChat")
+        EMAIL = "email", pgettext_lazy("interaction method", "E-mail")
+        MEETING = "meeting", _("Meeting")
+        OTHER = "other", _("Other")
+
+    number = models.CharField(_("record number"), max_length=20, unique=True, editable=False)
+    customer = models.ForeignKey(
+        Customer, verbose_name=_("customer"), on_delete=models.CASCADE, related_name="interactions"
+    )
+    contact = models.ForeignKey(
+        Contact,
+        verbose_name=_("contact"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="interactions",
+    )
+    method = models.CharField(_("method"), max_length=10, choices=Method.choices, default=Method.PHONE)
+    occurred_at = models.DateTimeField(_("time"), default=timezone.now)
+    # 跟进人: who followed up (usually the one logging it).
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("followed up by"), on_delete=models.PROTECT, related_name="+"
+    )
+    topic = models.CharField(_("topic"), max_length=200)
+    summary = models.TextField(_("summary"))
+    feedback = models.TextField(_("customer feedback / objections"), blank=True)
+    next_step = models.CharField(_("next step"), max_length=255, blank=True)
+    next_step_due = models.DateField(_("next step expected by"), null=True, blank=True)
+    # Cadence (跟进周期): a proposal sent asks for feedback within 2 days.
+    proposal_sent = models.BooleanField(_("a proposal or quote was sent"), default=False)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("logged by"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(_("logged"), default=timezone.now, editable=False)
+
+    objects = InteractionQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("interaction")
+        verbose_name_plural = _("interactions")
+        ordering = ["-occurred_at", "-pk"]
+        indexes = [
+            # The customer's timeline and last-contacted time.
+            models.Index(fields=["customer", "-occurred_at"], name="interaction_customer_at"),
+            # Lists by who followed up, and everything in a period (newest first).
+            models.Index(fields=["owner", "-occurred_at"], name="interaction_owner_at"),
+            models.Index(fields=["-occurred_at"], name="interaction_at"),
+            models.Index(fields=["method", "-occurred_at"], name="interaction_method_at"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.number} {self.topic}"
+
+    def get_absolute_url(self) -> str:
+        return reverse("interactions:interaction-detail", args=[self.pk])
+
+
+class TaskQuerySet(models.QuerySet):
+    def visible_to(self, user) -> "TaskQuerySet":
+        if not getattr(user, "is_authenticated", False):
+            return self.none()
+        return self.filter(_customer_scope(user) | Q(owner=user, customer__deleted_at__isnull=True))
+
+    def open(self) -> "TaskQuerySet":
+        return self.filter(status=FollowUpTask.Status.OPEN)
+
+    def overdue(self, now=None) -> "TaskQuerySet":
+        """Open and past due (待跟进): derived from time, never stored."""
+        return self.open().filter(due_at__lt=now or timezone.now())
+
+
+class FollowUpTask(models.Model):
+    class Status(models.TextChoices):
+        OPEN = "open", pgettext_lazy("task status", "Open")
+        DONE = "done", pgettext_lazy("task status", "Done")
+        CANCELLED = "cancelled", pgettext_lazy("task status", "Cancelled")
+
+    class Priority(models.IntegerChoices):
+        LOW = 1, pgettext_lazy("priority", "Low")
+        NORMAL = 2, pgettext_lazy("priority", "Normal")
+        HIGH = 3, pgettext_lazy("priority", "High")
+        URGENT = 4, pgettext_lazy("priority", "Urgent")
+
+    class Kind(models.TextChoices):
+        FOLLOW_UP = "follow_up", _("Follow-up")
+        CARE = "care", _("Care (birthday or holiday)")
+
+    customer = models.ForeignKey(
+        Customer, verbose_name=_("customer"), on_delete=models.CASCADE, related_name="tasks"
+    )
+    contact = models.ForeignKey(
+        Contact,
+        verbose_name=_("contact"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="tasks",
+    )
+    # Sub-tasks (new needs or problems found on the way), each with its own owner and deadline.
+    parent = models.ForeignKey(
+        "self",
+        verbose_name=_("main task"),
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="subtasks",
+    )
+    kind = models.CharField(
+        pgettext_lazy("follow-up task", "kind"), max_length=10, choices=Kind.choices, default=Kind.FOLLOW_UP
+    )
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("owner"),
+        on_delete=models.PROTECT,
+        related_name="follow_up_tasks",
+    )
+    due_at = models.DateTimeField(_("due"))
+    content = models.CharField(_("what to do"), max_length=255)
+    priority = models.PositiveSmallIntegerField(
+        _("priority"), choices=Priority.choices, default=Priority.NORMAL
+    )
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.OPEN)
+    # Which cadence rule proposed it, if any (for reports on cadence keeping).
+    cadence_rule = models.ForeignKey(
+        "interactions.CadenceRule",
+        verbose_name=_("cadence rule"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    # The interaction that completed it (SPEC 3: marking done asks for it).
+    completed_by_interaction = models.ForeignKey(
+        Interaction,
+        verbose_name=_("completed by"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="completed_tasks",
+    )
+    # The interaction whose logging proposed this task.
+    source_interaction = models.ForeignKey(
+        Interaction,
+        verbose_name=_("proposed after"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="proposed_tasks",
+    )
+    completed_at = models.DateTimeField(_("completed"), null=True, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("created by"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(_("created"), default=timezone.now, editable=False)
+    # Optimistic locking for edits and reschedules from two places at once.
+    version = models.PositiveIntegerField(default=1, editable=False)
+
+    objects = TaskQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("follow-up task")
+        verbose_name_plural = _("follow-up tasks")
+        ordering = ["due_at", "pk"]
+        indexes = [
+            # A user's open tasks by due time: workbench (today, overdue, next 7 days), calendar.
+            models.Index(fields=["owner", "status", "due_at"], name="task_owner_status_due"),
+            # A customer's next open task (next_follow_up_at) and its task list.
+            models.Index(fields=["customer", "status", "due_at"], name="task_customer_status_due"),
+            # Sweeps and team lists: open tasks by due time.
+            models.Index(fields=["due_at"], condition=Q(status="open"), name="task_open_due"),
+            models.Index(fields=["status", "-due_at"], name="task_status_due"),
+        ]
+
+    def __str__(self) -> str:
+        return self.content
+
+    def get_absolute_url(self) -> str:
+        return reverse("interactions:task-detail", args=[self.pk])
+
+    @property
+    def is_overdue(self) -> bool:
+        return self.status == self.Status.OPEN and self.due_at < timezone.now()
+
+
+class CadenceRule(models.Model):
+    """How soon the next follow-up is due after an interaction (跟进周期), editable in admin.
+
+    The most specific active rule wins: an event (a proposal was sent), then the customer's stage
+    (intent, lost), then its value class (A, B, C). Extra touches such as "monthly executive
+    contact" for class A are described in ``note`` and shown with the proposal.
+    """
+
+    class Trigger(models.TextChoices):
+        EVENT = "event", _("Event")
+        STAGE = "stage", _("Customer stage")
+        VALUE_CLASS = "value_class", _("Value class")
+
+    trigger = models.CharField(_("applies when"), max_length=12, choices=Trigger.choices)
+    # "proposal_sent" for events; a Customer.Stage value; a Customer.ValueClass value.
+    value = models.CharField(_("value"), max_length=20)
+    days = models.PositiveSmallIntegerField(_("follow up after (days)"))
+    task_content = models.CharField(_("task to propose"), max_length=255)
+    note = models.CharField(_("also"), max_length=255, blank=True)
+    active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        verbose_name = _("cadence rule")
+        verbose_name_plural = _("cadence rules")
+        ordering = ["trigger", "value"]
+        constraints = [models.UniqueConstraint(fields=["trigger", "value"], name="cadence_rule_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.get_trigger_display()} {self.value}: {self.days}"

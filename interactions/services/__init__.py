@@ -1,0 +1,1 @@
+"""Writes of the interactions app: logging interactions, follow-up tasks, cadence proposals."""

@@ -1,0 +1,1 @@
+"""Function views of the interactions app, one module per sub-domain; each lists its urlpatterns."""
