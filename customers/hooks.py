@@ -1,9 +1,10 @@
 """Registries through which the apps above ``customers`` join in its workflows.
 
 ``customers`` must not import ``interactions``, ``opportunities`` or ``service``; yet merging two
-customers must move their records, a transfer must move open tasks, and the customer page shows
-their entries on one timeline. Each of those apps registers here in its ``AppConfig.ready()``;
-``customers`` registers its own contacts, attachments and history the same way.
+customers must move their records, a transfer must move open tasks, erasing a customer's personal
+data must reach their texts, and the customer page shows their entries on one timeline. Each of
+those apps registers here in its ``AppConfig.ready()``; ``customers`` registers its own contacts,
+attachments and history the same way.
 """
 
 from collections.abc import Callable, Iterable
@@ -42,10 +43,15 @@ class TimelineEntry:
 TimelineProvider = Callable[..., Iterable[TimelineEntry]]
 # handler(customer_ids, new_owner, actor): move what belongs with the customers (e.g. open tasks)
 TransferHandler = Callable[..., None]
+# handler(customer, actor) -> int: clear personal data kept in an app's own records of this
+# customer (e.g. what was said in calls), inside the erasure's transaction; returns how many
+# records it changed.
+EraseHandler = Callable[..., int]
 
 _merge: dict[str, MergeHandler] = {}
 _timeline: dict[str, TimelineProvider] = {}
 _transfer: dict[str, TransferHandler] = {}
+_erase: dict[str, EraseHandler] = {}
 
 
 def register_merge(handler: MergeHandler) -> None:
@@ -72,3 +78,11 @@ def register_transfer(name: str, handler: TransferHandler) -> None:
 
 def transfer_handlers() -> list[TransferHandler]:
     return list(_transfer.values())
+
+
+def register_erase(name: str, handler: EraseHandler) -> None:
+    _erase[name] = handler
+
+
+def erase_handlers() -> list[EraseHandler]:
+    return list(_erase.values())

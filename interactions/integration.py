@@ -8,6 +8,7 @@ from django.utils.translation import gettext_lazy
 
 from customers import hooks
 from customers.models import Customer
+from customers.services.privacy import SCRUBBED
 from interactions.models import FollowUpTask, Interaction
 from interactions.services.follow_up import customers_refresh_follow_up
 
@@ -92,6 +93,16 @@ def transfer_open_tasks(customer_ids: list[int], new_owner, actor) -> None:
     ).update(owner=new_owner)
 
 
+def erase_texts(customer: Customer, actor) -> int:
+    """PIPL erasure: what was said in calls and planned in tasks can name people and numbers. The
+    records stay (number, time, method, topic, who followed up, due dates); their texts go."""
+    cleared = Interaction.objects.filter(customer=customer).update(
+        summary=SCRUBBED, feedback="", next_step=""
+    )
+    cleared += FollowUpTask.objects.filter(customer=customer).update(content=SCRUBBED)
+    return cleared
+
+
 def register() -> None:
     hooks.register_timeline("interactions", timeline_entries)
     hooks.register_merge(
@@ -105,3 +116,4 @@ def register() -> None:
         )
     )
     hooks.register_transfer("interactions", transfer_open_tasks)
+    hooks.register_erase("interactions", erase_texts)

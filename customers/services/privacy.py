@@ -12,6 +12,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from accounts.errors import DomainError
+from customers import hooks
 from customers.models import Attachment, Contact, Customer, CustomerChange
 from customers.services.history import record_change
 from customers.services.profiles import refresh_keys
@@ -162,5 +163,9 @@ def customer_erase(*, actor, customer: Customer) -> Customer:
         if entry.action == CustomerChange.Action.CONTACT and entry.note:
             entry.note = SCRUBBED
     CustomerChange.objects.bulk_update(entries, ["changes", "note"], batch_size=500)
-    record_change(customer=customer, actor=actor, action=CustomerChange.Action.ERASED)
+    # The other apps clear what their own records say about the customer (hooks.register_erase).
+    cleared = sum(handler(locked, actor) for handler in hooks.erase_handlers())
+    with translation.override(settings.LANGUAGE_CODE):
+        note = _("Texts of %(count)s related records cleared.") % {"count": cleared} if cleared else ""
+    record_change(customer=customer, actor=actor, action=CustomerChange.Action.ERASED, note=note)
     return customer

@@ -206,10 +206,6 @@ def test_erasure_keeps_the_business_records_and_drops_the_contact_links(lead, re
     assert erased.last_contacted_at == call.occurred_at and erased.next_follow_up_at == open_task.due_at
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="needs the erase hook proposed for customers.hooks / customers.services.privacy (see the report)",
-)
 def test_erasure_blanks_the_free_texts_of_the_customers_interactions(lead, rep):
     """What was said in a call can name people and numbers: the summary, feedback and next step
     of an erased customer's interactions are cleared with the profile; other customers' stay."""
@@ -221,4 +217,17 @@ def test_erasure_blanks_the_free_texts_of_the_customers_interactions(lead, rep):
     assert "13812345678" not in call.summary and call.feedback == "" and call.next_step == ""
     assert call.topic == "价格谈判" and call.number  # the record itself stays
     assert "13812345678" in kept.summary
-    assert CustomerChange.objects.filter(customer=customer, action="erased").exists()
+    entry = CustomerChange.objects.get(customer=customer, action="erased")
+    assert "1" in entry.note  # the history says how many records were cleared
+
+
+def test_erasure_also_clears_the_texts_of_the_customers_tasks(lead, rep):
+    from interactions.models import FollowUpTask
+    from tests.factories.interactions import TaskFactory
+
+    customer = CustomerFactory(owner=rep)
+    task = TaskFactory(customer=customer, owner=rep, content="给张总寄样品，电话13812345678")
+    customer_erase(actor=lead, customer=fresh(customer))
+    task.refresh_from_db()
+    assert "张总" not in task.content and "13812345678" not in task.content
+    assert FollowUpTask.objects.filter(pk=task.pk, due_at=task.due_at).exists()  # the task stays
