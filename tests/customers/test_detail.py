@@ -334,6 +334,8 @@ def test_other_lead_cannot_override_another_teams_customer(client, other_lead, c
     client.force_login(other_lead)
     response = client.post(url("customer-value-class", customer), {"value_class": "A", "reason": "x"})
     assert response.status_code == 404
+    customer.refresh_from_db()
+    assert not customer.value_class_overridden
 
 
 def test_lead_of_another_team_sharing_the_customer_sees_it_but_cannot_manage_it(client, other_lead, customer):

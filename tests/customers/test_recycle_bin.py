@@ -58,6 +58,8 @@ def test_other_team_rep_gets_404_deleting_another_teams_customer(client, other_t
     customer = CustomerFactory(owner=rep)
     client.force_login(other_team_rep)
     assert client.post(url("customer-delete", customer)).status_code == 404
+    customer.refresh_from_db()
+    assert customer.deleted_at is None
 
 
 def test_delete_is_post_only(client, lead, rep):
@@ -124,6 +126,8 @@ def test_other_team_rep_gets_404_restoring(client, other_team_rep, rep):
     customer = deleted_customer(owner=rep)
     client.force_login(other_team_rep)
     assert client.post(url("customer-restore", customer)).status_code == 404
+    customer.refresh_from_db()
+    assert customer.deleted_at is not None
 
 
 def test_rep_gets_403_restoring_their_own_deleted_customer(client, rep):
@@ -156,6 +160,7 @@ def test_other_team_rep_gets_404_purging(client, other_team_rep, rep):
     customer = deleted_customer(owner=rep)
     client.force_login(other_team_rep)
     assert client.post(url("customer-purge", customer)).status_code == 404
+    assert Customer.objects.filter(pk=customer.pk).exists()
 
 
 def test_administrator_purges_the_row_its_records_and_files_and_it_is_logged(

@@ -96,6 +96,9 @@ def test_deleted_customer_cannot_be_transferred(client, lead, rep, teammate):
     customer = CustomerFactory(owner=rep, deleted_at="2026-01-01T00:00:00Z")
     client.force_login(lead)
     assert client.get(transfer_url(customer)).status_code == 404
+    assert client.post(transfer_url(customer), {"owner": teammate.pk, "note": "x"}).status_code == 404
+    customer.refresh_from_db()
+    assert customer.owner == rep
 
 
 def test_a_user_who_sees_every_team_may_choose_anyone_who_can_own_customers(

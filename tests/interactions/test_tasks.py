@@ -525,6 +525,8 @@ def test_agent_who_sees_the_task_gets_403_for_changes(client, agent, name, metho
     client.force_login(agent)
     assert client.get(url("task-detail", task)).status_code == 200
     assert getattr(client, method)(url(name, task)).status_code == 403
+    task.refresh_from_db()
+    assert (task.status, task.version) == ("open", 1)
 
 
 def test_agent_gets_404_for_a_sales_task(client, agent, world):
