@@ -184,6 +184,9 @@ class FollowUpTask(models.Model):
         related_name="proposed_tasks",
     )
     completed_at = models.DateTimeField(_("completed"), null=True, blank=True)
+    # Set by the overdue escalation step that asks the team lead to reassign it (e.g. day 7); the
+    # manager page lists flagged tasks first. Cleared when the task is reassigned or closed.
+    reassign_flagged_at = models.DateTimeField(_("flagged for reassignment"), null=True, blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         verbose_name=_("created by"),
