@@ -10,8 +10,8 @@ from django.db import models
 from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import get_language, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import pgettext_lazy
 
 from customers.models import Contact, Customer
 
@@ -184,6 +184,11 @@ class FollowUpTask(models.Model):
         related_name="proposed_tasks",
     )
     completed_at = models.DateTimeField(_("completed"), null=True, blank=True)
+    # A care task's occasion, e.g. "birthday:contact:42:2026" or "holiday:7:customer:42": unique, so
+    # the daily care sweep can run twice (or late) and never create the same care task again.
+    care_key = models.CharField(
+        _("care occasion"), max_length=80, blank=True, default="", db_default="", editable=False
+    )
     # Set by the overdue escalation step that asks the team lead to reassign it (e.g. day 7); the
     # manager page lists flagged tasks first. Cleared when the task is reassigned or closed.
     reassign_flagged_at = models.DateTimeField(_("flagged for reassignment"), null=True, blank=True)
@@ -213,6 +218,11 @@ class FollowUpTask(models.Model):
             # Sweeps and team lists: open tasks by due time.
             models.Index(fields=["due_at"], condition=Q(status="open"), name="task_open_due"),
             models.Index(fields=["status", "-due_at"], name="task_status_due"),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["care_key"], condition=~Q(care_key=""), name="task_care_key_unique"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -255,3 +265,30 @@ class CadenceRule(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_trigger_display()} {self.value}: {self.days}"
+
+
+class Holiday(models.Model):
+    """A holiday that produces care tasks (节日关怀), one row per year's date, editable in admin.
+
+    Lunar holidays (春节, 端午, 中秋) move every year, so each year's date is a row of its own. Care
+    tasks are created ``days_before`` the date for the customers of the value classes listed.
+    """
+
+    name = models.CharField(_("name (Chinese)"), max_length=60)
+    name_en = models.CharField(_("name (English)"), max_length=60, blank=True)
+    date = models.DateField(_("date"))
+    days_before = models.PositiveSmallIntegerField(_("create care tasks this many days before"), default=3)
+    # Value classes (A, B, C) whose customers get a care task, e.g. "AB".
+    value_classes = models.CharField(_("for value classes"), max_length=3, default="AB")
+    active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        verbose_name = _("holiday")
+        verbose_name_plural = _("holidays")
+        ordering = ["date"]
+        constraints = [models.UniqueConstraint(fields=["name", "date"], name="holiday_name_date_unique")]
+
+    def __str__(self) -> str:
+        if self.name_en and not (get_language() or "").startswith("zh"):
+            return f"{self.name_en} {self.date}"
+        return f"{self.name} {self.date}"
