@@ -9,7 +9,7 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from customers.models import Customer
-from interactions.models import CadenceRule, FollowUpTask, Interaction
+from interactions.models import CadenceRule, FollowUpTask, Holiday, Interaction
 
 # Shown above the list of rules (the page's subtitle) and, in full, on a rule's form.
 PRECEDENCE_SHORT = _("The most specific active rule wins: event, then customer stage, then value class.")
@@ -66,6 +66,33 @@ class CadenceRuleAdmin(admin.ModelAdmin):
 
     def changelist_view(self, request: HttpRequest, extra_context: dict | None = None) -> HttpResponse:
         return super().changelist_view(request, {"subtitle": PRECEDENCE_SHORT, **(extra_context or {})})
+
+
+class HolidayForm(forms.ModelForm):
+    class Meta:
+        model = Holiday
+        fields = ["name", "name_en", "date", "days_before", "value_classes", "active"]
+        help_texts = {
+            "value_classes": _("The value classes whose customers get a care task, e.g. AB."),
+            "date": _("Lunar holidays move: add one row for each year's date."),
+        }
+
+    def clean_value_classes(self) -> str:
+        value = self.cleaned_data["value_classes"].upper().replace(" ", "").replace(",", "")
+        allowed = [choice for choice, _label in Customer.ValueClass.choices]
+        if not value or any(letter not in allowed for letter in value):
+            raise forms.ValidationError(_("Use the letters A, B and C, e.g. AB."))
+        return "".join(sorted(set(value)))
+
+
+@admin.register(Holiday)
+class HolidayAdmin(admin.ModelAdmin):
+    form = HolidayForm
+    list_display = ["date", "name", "name_en", "days_before", "value_classes", "active"]
+    list_editable = ["active"]
+    list_filter = ["active"]
+    date_hierarchy = "date"
+    search_fields = ["name", "name_en"]
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):

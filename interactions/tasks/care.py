@@ -1,0 +1,1 @@
+"""Care sweeps: birthday and holiday care tasks (关怀)."""

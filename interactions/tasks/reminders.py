@@ -1,0 +1,1 @@
+"""Reminder sweeps (follow-up tasks due soon, overdue, escalations, lead digests)."""

@@ -1,0 +1,3 @@
+"""manager views."""
+
+urlpatterns: list = []

@@ -1,0 +1,3 @@
+"""workbench views."""
+
+urlpatterns: list = []
