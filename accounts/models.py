@@ -183,3 +183,68 @@ class Export(models.Model):
     @property
     def download_name(self) -> str:
         return f"{self.kind}-{timezone.localtime(self.created_at):%Y%m%d-%H%M%S}.{self.format}"
+
+
+class Notification(models.Model):
+    """An in-app notification (the bell), written by ``accounts.notifications.notify``.
+
+    Title and body are rendered in the recipient's language when created, so the list needs no
+    translation work per row. Only the recipient ever sees it.
+    """
+
+    recipient = models.ForeignKey(
+        User, verbose_name=_("recipient"), on_delete=models.CASCADE, related_name="notifications"
+    )
+    # A kind registered in accounts.notifications (e.g. "task_due_soon").
+    kind = models.CharField(_("kind"), max_length=40)
+    title = models.CharField(_("title"), max_length=255)
+    body = models.TextField(_("text"), blank=True)
+    # A path inside the CRM (e.g. a task's page); opening the notification goes there.
+    url = models.CharField(_("link"), max_length=500, blank=True)
+    created_at = models.DateTimeField(_("created"), default=timezone.now)
+    read_at = models.DateTimeField(_("read"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("notification")
+        verbose_name_plural = _("notifications")
+        ordering = ["-created_at", "-pk"]
+        indexes = [
+            # The notifications page: the recipient's newest first.
+            models.Index(fields=["recipient", "-created_at", "-id"], name="notification_recipient_new"),
+            # The bell's unread count on every page, and "mark all read".
+            models.Index(
+                fields=["recipient"], condition=models.Q(read_at__isnull=True), name="notification_unread"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+    @property
+    def is_unread(self) -> bool:
+        return self.read_at is None
+
+
+class NotificationEmailChoice(models.Model):
+    """Whether the user gets one kind of notification by e-mail too (the preferences page).
+
+    A kind without a row follows its registered default (``accounts.notifications.Kind``), so a
+    kind added later needs no rows.
+    """
+
+    user = models.ForeignKey(
+        User, verbose_name=_("user"), on_delete=models.CASCADE, related_name="notification_email_choices"
+    )
+    kind = models.CharField(_("kind"), max_length=40)
+    email = models.BooleanField(_("by e-mail"))
+
+    class Meta:
+        verbose_name = _("e-mail choice")
+        verbose_name_plural = _("e-mail choices")
+        # Also serves "does this user want e-mail for this kind" in accounts.notifications.notify.
+        constraints = [
+            models.UniqueConstraint(fields=["user", "kind"], name="notification_email_choice_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} {self.kind}: {self.email}"

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from accounts import views
+from accounts import notification_views, views
 
 app_name = "accounts"
 
@@ -10,4 +10,8 @@ urlpatterns = [
     path("exports/", views.export_list, name="export-list"),
     path("exports/<int:pk>/", views.export_detail, name="export-detail"),
     path("exports/<int:pk>/download/", views.export_download, name="export-download"),
+    path("notifications/", notification_views.notification_list, name="notification-list"),
+    path("notifications/read-all/", notification_views.notification_read_all, name="notification-read-all"),
+    path("notifications/<int:pk>/open/", notification_views.notification_open, name="notification-open"),
+    path("notifications/<int:pk>/read/", notification_views.notification_read, name="notification-read"),
 ]

@@ -4,6 +4,7 @@ from django.contrib.auth.decorators import login_not_required
 from django.core.paginator import Paginator
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import redirect
+from django.template.loader import render_to_string
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils import translation
@@ -21,14 +22,17 @@ from accounts.services import user_update_preferences
 
 @require_GET
 def home(request: HttpRequest) -> HttpResponse:
+    """The workbench (我的工作台): a compact role and team line, then the panels the apps register
+    (accounts.workbench) that the user may see; a panel with ``wide`` set spans the page."""
     user = request.user
-    team = user.team
-    context = {
-        "role": user.role,
-        "team": team,
-        "teammates": team.members.filter(is_active=True).order_by("username") if team else [],
-        "workbench_panels": workbench.render_panels(request),
-    }
+    wide, narrow = [], []
+    for panel in workbench.panels_for(user):
+        context = panel.context(request)
+        if context is None:
+            continue
+        html = render_to_string(panel.template_name, {"panel": panel, **context}, request=request)
+        (wide if panel.wide else narrow).append(html)
+    context = {"role": user.role, "team": user.team, "wide_panels": wide, "workbench_panels": narrow}
     return TemplateResponse(request, "accounts/home.html", context)
 
 

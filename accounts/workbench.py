@@ -23,6 +23,8 @@ class Panel:
     order: int = 100
     # Checked before ``context`` is called, so a panel costs no query for users who never see it.
     allowed: Callable[[Any], bool] = lambda user: True
+    # Spans the whole home page, above the others (the rep's workbench).
+    wide: bool = False
 
 
 _panels: dict[str, Panel] = {}

@@ -26,6 +26,15 @@ app.conf.beat_schedule = {
     # Exports whose message was lost (broker down) or whose worker died are sent again; a row is
     # claimed with a conditional update before it is built, so a second delivery builds nothing.
     "requeue-stalled-exports": {"task": "accounts.tasks.requeue_stalled_exports", "schedule": 60.0},
+    # Follow-up reminders (due tomorrow, overdue, escalation steps): plans outbox rows from the
+    # tasks' state and delivers them exactly once, so missed ticks (worker or Redis down) catch up.
+    "send-task-reminders": {"task": "interactions.tasks.reminders.send_task_reminders", "schedule": 5 * 60.0},
+    # Team leads' daily digest of overdue tasks, from REMINDER_DIGEST_HOUR (local time) on; one per
+    # lead and local day (unique row), so the later ticks of the day send nothing or catch up.
+    "send-lead-digests": {"task": "interactions.tasks.reminders.send_lead_digests", "schedule": 15 * 60.0},
+    # Care tasks (关怀): birthday and holiday care tasks from today to their lead time ahead. One
+    # unique care_key per occasion, so the hourly rerun creates nothing twice and a late run catches up.
+    "create-care-tasks": {"task": "interactions.tasks.care.create_care_tasks", "schedule": 60 * 60.0},
     # Exported files hold customer data: delete those older than EXPORT_RETENTION_DAYS, daily.
     "delete-expired-exports": {"task": "accounts.tasks.delete_expired_exports", "schedule": 24 * 3600.0},
 }

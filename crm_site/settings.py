@@ -88,6 +88,8 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "crm_site.context_processors.site",
+                # The bell's unread count in the navbar (one query, only when the page shows it).
+                "accounts.context_processors.notifications_bell",
             ],
         },
     },
@@ -247,6 +249,14 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BEAT_SCHEDULE_FILENAME = str(
     Path(env_str("CELERY_BEAT_SCHEDULE_FILE", str(VAR_DIR / "celerybeat-schedule")))
 )
+# Reminders of follow-up tasks (interactions.services.reminders): the team leads' daily digest of
+# overdue tasks goes out at or after this hour of TIME_ZONE's day (caught up later that day).
+REMINDER_DIGEST_HOUR = env_int("REMINDER_DIGEST_HOUR", 8, minimum=0)
+if REMINDER_DIGEST_HOUR > 23:
+    raise ImproperlyConfigured(f"REMINDER_DIGEST_HOUR={REMINDER_DIGEST_HOUR} must be an hour, 0 to 23.")
+# Care tasks (interactions.services.care): birthday care tasks are created this many days before
+# the birthday (and up to the day itself, so a late sweep catches up).
+CARE_BIRTHDAY_DAYS_BEFORE = env_int("CARE_BIRTHDAY_DAYS_BEFORE", 3, minimum=0)
 # /healthz reports the worker as down when its last heartbeat is older than this.
 WORKER_HEARTBEAT_MAX_AGE = env_int("WORKER_HEARTBEAT_MAX_AGE", 180, minimum=30)
 

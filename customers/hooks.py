@@ -4,7 +4,8 @@
 customers must move their records, a transfer must move open tasks, erasing a customer's personal
 data must reach their texts, and the customer page shows their entries on one timeline. Each of
 those apps registers here in its ``AppConfig.ready()``; ``customers`` registers its own contacts,
-attachments and history the same way.
+attachments and history the same way. The personal-data export (PIPL access request) gathers
+their records the same way.
 """
 
 from collections.abc import Callable, Iterable
@@ -47,11 +48,15 @@ TransferHandler = Callable[..., None]
 # customer (e.g. what was said in calls), inside the erasure's transaction; returns how many
 # records it changed.
 EraseHandler = Callable[..., int]
+# provider(customer) -> list of plain dicts: the app's records of this customer that hold personal
+# data (what was said in calls, tasks), added under ``name`` to the personal-data export.
+PersonalDataProvider = Callable[..., list[dict]]
 
 _merge: dict[str, MergeHandler] = {}
 _timeline: dict[str, TimelineProvider] = {}
 _transfer: dict[str, TransferHandler] = {}
 _erase: dict[str, EraseHandler] = {}
+_personal_data: dict[str, PersonalDataProvider] = {}
 
 
 def register_merge(handler: MergeHandler) -> None:
@@ -86,3 +91,11 @@ def register_erase(name: str, handler: EraseHandler) -> None:
 
 def erase_handlers() -> list[EraseHandler]:
     return list(_erase.values())
+
+
+def register_personal_data(name: str, provider: PersonalDataProvider) -> None:
+    _personal_data[name] = provider
+
+
+def personal_data_providers() -> dict[str, PersonalDataProvider]:
+    return dict(_personal_data)

@@ -250,11 +250,22 @@ def _contacts(rng, fake, customer: Customer) -> list[Contact]:
                 phone_key=normalize.phone_key(phone),
                 email=email,
                 email_key=normalize.email_key(email),
+                birthday=_contact_birthday(phone),
                 is_primary=index == 0,
                 created_at=customer.created_at,
             )
         )
     return contacts
+
+
+def _contact_birthday(phone: str) -> datetime.date | None:
+    """About half the contacts have a known birthday (for care tasks), derived from their phone
+    number so the random streams, and so every other seeded value, stay as they were."""
+    digits = [int(char) for char in phone if char.isdigit()][-6:]
+    if len(digits) < 6 or digits[-1] % 2:
+        return None
+    year = 1965 + (digits[0] * 10 + digits[1]) % 35
+    return datetime.date(year, 1 + (digits[2] * 10 + digits[3]) % 12, 1 + (digits[4] * 10 + digits[5]) % 28)
 
 
 def _stage_history(rng, customer: Customer) -> list[StageChange]:

@@ -9,7 +9,15 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from customers.models import Customer
-from interactions.models import CadenceRule, FollowUpTask, Holiday, Interaction
+from interactions.models import (
+    CadenceRule,
+    EscalationStep,
+    FollowUpTask,
+    Holiday,
+    Interaction,
+    LeadDigest,
+    TaskReminder,
+)
 
 # Shown above the list of rules (the page's subtitle) and, in full, on a rule's form.
 PRECEDENCE_SHORT = _("The most specific active rule wins: event, then customer stage, then value class.")
@@ -137,3 +145,62 @@ class FollowUpTaskAdmin(ReadOnlyAdmin):
         "created_by",
     ]
     ordering = ["-due_at", "-pk"]
+
+
+# Reminders of follow-up tasks (interactions.services.reminders)
+
+ESCALATION_HELP = _(
+    "When an open follow-up task is this many days overdue, the reminder sweep tells the owner "
+    "and/or the team lead once, and can flag the task for reassignment on the manager page. A task "
+    "already past a later step gets that step only."
+)
+
+
+class EscalationStepForm(forms.ModelForm):
+    class Meta:
+        model = EscalationStep
+        fields = ["days_overdue", "notify_owner", "notify_lead", "flag_for_reassignment", "active"]
+
+    def clean_days_overdue(self) -> int:
+        days = self.cleaned_data["days_overdue"]
+        if days < 1:  # day 0 is the "overdue" reminder itself
+            raise forms.ValidationError(_("A step comes at least one day after the task became overdue."))
+        return days
+
+
+@admin.register(EscalationStep)
+class EscalationStepAdmin(admin.ModelAdmin):
+    form = EscalationStepForm
+    list_display = ["days_overdue", "notify_owner", "notify_lead", "flag_for_reassignment", "active"]
+    list_editable = ["notify_owner", "notify_lead", "flag_for_reassignment", "active"]
+    fieldsets = [
+        (
+            None,
+            {
+                "fields": EscalationStepForm.Meta.fields,
+                "description": ESCALATION_HELP,
+            },
+        )
+    ]
+
+
+@admin.register(TaskReminder)
+class TaskReminderAdmin(ReadOnlyAdmin):
+    """The outbox, to answer "was I reminded?"; written only by the sweep."""
+
+    list_display = ["task", "step", "recipient", "status", "attempts", "created_at", "sent_at"]
+    list_filter = ["status", "step"]
+    list_select_related = ["task", "recipient"]
+    raw_id_fields = ["task", "recipient"]
+    search_fields = ["=task__id", "recipient__username"]
+    ordering = ["-pk"]
+
+
+@admin.register(LeadDigest)
+class LeadDigestAdmin(ReadOnlyAdmin):
+    list_display = ["day", "lead", "status", "task_count", "attempts", "sent_at"]
+    list_filter = ["status"]
+    list_select_related = ["lead"]
+    raw_id_fields = ["lead"]
+    date_hierarchy = "day"
+    ordering = ["-day", "lead"]

@@ -29,6 +29,39 @@ class InteractionsConfig(AppConfig):
                 allowed=lambda user: user.has_perm("interactions.view_followuptask"),
             )
         )
+        from interactions.views.manager import may_open_team_page
+
+        navigation.register(
+            navigation.NavItem(
+                # Not "interactions": that key marks "Follow-ups" active on every interactions page.
+                key="interactions-team",
+                label=_("Team follow-ups"),
+                url_name="interactions:team",
+                icon="people",
+                order=31,
+                allowed=may_open_team_page,
+            )
+        )
+        navigation.register(
+            navigation.NavItem(
+                key="interactions-calendar",
+                label=_("Task calendar"),
+                url_name="interactions:calendar",
+                icon="calendar3",
+                order=32,
+                allowed=lambda user: user.has_perm("interactions.view_followuptask"),
+            )
+        )
+        from interactions.services.reminders import register_notification_kinds
+
+        # Reminder kinds of follow-up tasks, listed on the preferences page (e-mail choices).
+        register_notification_kinds()
+
+        from interactions.views.workbench import register_panel
+
+        # The rep's workbench (我的工作台): a wide panel, first on the home page.
+        register_panel()
+
         # Exporting needs the records' view permission too, checked by the builders and the views.
         exports.register(
             interaction_exports.INTERACTIONS,

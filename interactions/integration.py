@@ -8,7 +8,7 @@ from django.utils.translation import gettext_lazy
 
 from customers import hooks
 from customers.models import Customer
-from customers.services.privacy import SCRUBBED
+from customers.services.privacy import SCRUBBED, plain_record
 from interactions.models import FollowUpTask, Interaction
 from interactions.services.follow_up import customers_refresh_follow_up
 
@@ -103,6 +103,29 @@ def erase_texts(customer: Customer, actor) -> int:
     return cleared
 
 
+def personal_data_interactions(customer: Customer) -> list[dict]:
+    """What was said with the customer, for the personal-data export (one query)."""
+    return [
+        plain_record(interaction, exclude={"id", "customer"})
+        for interaction in Interaction.objects.filter(customer=customer)
+        .select_related("contact", "owner", "created_by")
+        .order_by("occurred_at", "pk")
+    ]
+
+
+def personal_data_tasks(customer: Customer) -> list[dict]:
+    """The follow-ups planned with the customer, for the personal-data export (one query)."""
+    return [
+        plain_record(task, exclude={"id", "customer", "version", "care_key"})
+        for task in FollowUpTask.objects.filter(customer=customer)
+        .select_related(
+            "contact", "parent", "owner", "cadence_rule", "completed_by_interaction", "source_interaction"
+        )
+        .select_related("created_by")
+        .order_by("due_at", "pk")
+    ]
+
+
 def register() -> None:
     hooks.register_timeline("interactions", timeline_entries)
     hooks.register_merge(
@@ -117,3 +140,5 @@ def register() -> None:
     )
     hooks.register_transfer("interactions", transfer_open_tasks)
     hooks.register_erase("interactions", erase_texts)
+    hooks.register_personal_data("interactions", personal_data_interactions)
+    hooks.register_personal_data("follow_up_tasks", personal_data_tasks)

@@ -292,3 +292,124 @@ class Holiday(models.Model):
         if self.name_en and not (get_language() or "").startswith("zh"):
             return f"{self.name_en} {self.date}"
         return f"{self.name} {self.date}"
+
+
+class EscalationStep(models.Model):
+    """What happens when a follow-up task stays overdue (待跟进) this many days, editable in admin.
+
+    Read by the reminder sweep (interactions.services.reminders): each active step is told once
+    per task and due time. When a task is already past a later step, the earlier ones are skipped.
+    """
+
+    days_overdue = models.PositiveSmallIntegerField(_("days overdue"), unique=True)
+    notify_owner = models.BooleanField(_("remind the owner"), default=True)
+    notify_lead = models.BooleanField(_("tell the team lead"), default=False)
+    flag_for_reassignment = models.BooleanField(_("flag for reassignment"), default=False)
+    active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        verbose_name = _("escalation step")
+        verbose_name_plural = _("escalation steps")
+        ordering = ["days_overdue"]
+
+    def __str__(self) -> str:
+        return f"+{self.days_overdue}"
+
+
+class TaskReminder(models.Model):
+    """The outbox of task reminders: one row per task, step, recipient and due time.
+
+    The unique constraint makes a second reminder impossible (a rerun or a second worker inserts
+    nothing); delivery claims rows with ``FOR UPDATE SKIP LOCKED`` and a lease, and marks a row
+    sent in the transaction that creates the notification. Rescheduling a task (a new ``due_at``)
+    earns new reminders; rows of the old due time are skipped.
+    """
+
+    class Status(models.TextChoices):
+        PENDING = "pending", pgettext_lazy("reminder status", "Waiting")
+        SENDING = "sending", pgettext_lazy("reminder status", "Sending")
+        SENT = "sent", pgettext_lazy("reminder status", "Sent")
+        SKIPPED = "skipped", pgettext_lazy("reminder status", "Skipped")
+        FAILED = "failed", pgettext_lazy("reminder status", "Failed")
+
+    # "due_soon", "overdue", or "day:<n>" for the escalation step of n days overdue.
+    DUE_SOON = "due_soon"
+    OVERDUE = "overdue"
+
+    task = models.ForeignKey(
+        FollowUpTask, verbose_name=_("follow-up task"), on_delete=models.CASCADE, related_name="reminders"
+    )
+    step = models.CharField(_("step"), max_length=20)
+    recipient = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("recipient"), on_delete=models.CASCADE, related_name="+"
+    )
+    task_due_at = models.DateTimeField(_("task due"))
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.PENDING)
+    # Who claimed it and until when: a row left "sending" past its lease belonged to a dead worker.
+    claim_token = models.UUIDField(null=True, blank=True, editable=False)
+    lease_until = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    created_at = models.DateTimeField(_("planned"), default=timezone.now)
+    sent_at = models.DateTimeField(_("sent"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("task reminder")
+        verbose_name_plural = _("task reminders")
+        constraints = [
+            # Exactly once; its index also serves the planner's "already planned?" check.
+            models.UniqueConstraint(
+                fields=["task", "step", "task_due_at", "recipient"], name="task_reminder_once"
+            ),
+        ]
+        indexes = [
+            # The sweep's claim: rows still to deliver, oldest first.
+            models.Index(
+                fields=["lease_until", "id"],
+                condition=Q(status__in=["pending", "sending"]),
+                name="task_reminder_to_deliver",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.task_id} {self.step} → {self.recipient_id} ({self.status})"
+
+
+class LeadDigest(models.Model):
+    """One daily digest of the team's overdue tasks per team lead and local day (Asia/Shanghai
+    by default); unique, claimed and leased like ``TaskReminder``."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", pgettext_lazy("reminder status", "Waiting")
+        SENDING = "sending", pgettext_lazy("reminder status", "Sending")
+        SENT = "sent", pgettext_lazy("reminder status", "Sent")
+        SKIPPED = "skipped", pgettext_lazy("reminder status", "Skipped")
+        FAILED = "failed", pgettext_lazy("reminder status", "Failed")
+
+    lead = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("team lead"), on_delete=models.CASCADE, related_name="+"
+    )
+    day = models.DateField(_("day"))
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.PENDING)
+    claim_token = models.UUIDField(null=True, blank=True, editable=False)
+    lease_until = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    task_count = models.PositiveIntegerField(_("overdue tasks"), default=0)
+    created_at = models.DateTimeField(_("planned"), default=timezone.now)
+    sent_at = models.DateTimeField(_("sent"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("lead digest")
+        verbose_name_plural = _("lead digests")
+        ordering = ["-day", "lead"]
+        constraints = [models.UniqueConstraint(fields=["lead", "day"], name="lead_digest_once")]
+        indexes = [
+            # The digest sweep's claim.
+            models.Index(
+                fields=["lease_until", "id"],
+                condition=Q(status__in=["pending", "sending"]),
+                name="lead_digest_to_deliver",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.lead_id} {self.day} ({self.status})"

@@ -13,11 +13,14 @@ one row at a time:
   customer's owner, sometimes a collaborator, or the team lead on a visit;
 - a done task points at the interaction that completed it and the one that proposed it; open
   tasks fall due by the cadence rules, some overdue (待跟进) by 1–20 days;
-- ``Customer.last_contacted_at`` / ``next_follow_up_at`` are recomputed from the rows at the end.
+- ``Customer.last_contacted_at`` / ``next_follow_up_at`` are recomputed from the rows at the end;
+- a few demo customers and contacts have their birthday in the coming days, and the care sweep
+  (``interactions.services.care``) runs last, so the demo shows care tasks (关怀).
 
 Everything random comes from ``context.rng``: the same seed gives the same history.
 """
 
+import calendar
 import datetime
 import io
 import itertools
@@ -35,9 +38,12 @@ from accounts.models import NumberSequence
 from accounts.seeding import SeedContext
 from customers.models import Contact, Customer
 from interactions.models import CadenceRule, FollowUpTask, Interaction
+from interactions.services.care import care_tasks_create
 from interactions.services.follow_up import customers_refresh_follow_up
 
 DEMO_CUSTOMERS = 60
+# Demo customers (individuals) and contacts whose birthday is moved into the coming days.
+DEMO_BIRTHDAYS = 3
 BATCH = 5000  # interactions per insert; the tasks of the same customers follow in one insert
 DAY = 86_400
 METHODS = ["phone", "wechat", "visit", "email", "meeting", "other"]
@@ -142,6 +148,7 @@ def seed_interactions(context: SeedContext) -> None:
             with transaction.atomic():
                 counts = _History(context, _rows(pk__in=demo_ids), demo=True).run()
                 customers_refresh_follow_up(demo_ids)
+                _birthdays_soon(context, demo_ids)
             context.log(f"{counts[0]} demo interactions and {counts[1]} follow-up tasks")
     if generated:
         started = time.monotonic()
@@ -153,6 +160,30 @@ def seed_interactions(context: SeedContext) -> None:
             f"{counts[0]} interactions and {counts[1]} follow-up tasks for generated customers "
             f"in {time.monotonic() - started:.1f} s"
         )
+    # Idempotent (one care_key per occasion): a second seed run creates nothing twice.
+    if created := care_tasks_create():
+        context.log(f"{created} care tasks (birthdays and holidays)")
+
+
+def _birthdays_soon(context: SeedContext, demo_ids: list[int]) -> None:
+    """Move a few demo birthdays into the next days (the year of birth stays), so the care sweep
+    has something to show; contacts get a birthday too (the customers seeder gives them none)."""
+    rng, today = context.rng, timezone.localdate()
+
+    def soon(birthday: datetime.date | None, index: int) -> datetime.date:
+        day = today + datetime.timedelta(days=1 + index % 3)
+        year = birthday.year if birthday else today.year - rng.randint(25, 55)
+        if (day.month, day.day) == (2, 29) and not calendar.isleap(year):
+            year -= year % 4  # a leap year, close to the real one
+        return day.replace(year=year)
+
+    people = Customer.objects.filter(pk__in=demo_ids, kind=Customer.Kind.INDIVIDUAL).order_by("pk")
+    for index, (pk, birthday) in enumerate(people.values_list("pk", "birthday")[:DEMO_BIRTHDAYS]):
+        Customer.objects.filter(pk=pk).update(birthday=soon(birthday, index))
+    contacts = Contact.objects.filter(customer_id__in=demo_ids).order_by("customer_id", "-is_primary", "pk")
+    picked = rng.sample(list(contacts.values_list("pk", "birthday")), k=min(DEMO_BIRTHDAYS, contacts.count()))
+    for index, (pk, birthday) in enumerate(picked):
+        Contact.objects.filter(pk=pk).update(birthday=soon(birthday, index))
 
 
 def _rows(**lookup: object) -> list[Row]:

@@ -18,6 +18,7 @@ from accounts.models import Export
 from customers.models import CustomerImport
 from tests.factories.customers import AttachmentFactory, ContactFactory, CustomerFactory, SegmentFactory
 from tests.factories.interactions import InteractionFactory, TaskFactory
+from tests.factories.notifications import NotificationFactory
 
 PERSONAS = [
     "anonymous",
@@ -76,6 +77,14 @@ MATRIX: dict[str, Entry] = {
     "accounts:export-list": Entry(PUBLIC_TO_STAFF),
     "accounts:export-detail": Entry(OWN_ONLY, lambda world: {"pk": world["export"].pk}),
     "accounts:export-download": Entry(OWN_ONLY, lambda world: {"pk": world["export"].pk}),
+    "accounts:notification-list": Entry(PUBLIC_TO_STAFF),
+    "accounts:notification-read-all": Entry(PUBLIC_TO_STAFF, method="post"),
+    "accounts:notification-open": Entry(
+        OWN_ONLY, lambda world: {"pk": world["notification"].pk}, method="post"
+    ),
+    "accounts:notification-read": Entry(
+        OWN_ONLY, lambda world: {"pk": world["notification"].pk}, method="post"
+    ),
     # interactions and follow-up tasks
     "interactions:interaction-log": Entry(CHANGE, lambda world: {"customer_pk": world["customer"].pk}),
     "interactions:task-create": Entry(CHANGE, lambda world: {"customer_pk": world["customer"].pk}),
@@ -90,6 +99,13 @@ MATRIX: dict[str, Entry] = {
     "interactions:task-edit": Entry(CHANGE, lambda world: {"pk": world["task"].pk}),
     "interactions:task-done": Entry(CHANGE, lambda world: {"pk": world["task"].pk}, method="post"),
     "interactions:task-cancel": Entry(CHANGE, lambda world: {"pk": world["task"].pk}, method="post"),
+    "interactions:task-reschedule": Entry(CHANGE, lambda world: {"pk": world["task"].pk}, method="post"),
+    "interactions:team": Entry(page(MANAGERS | {"director", "administrator"})),
+    "interactions:team-task-reassign": Entry(MANAGE, lambda world: {"pk": world["task"].pk}, method="post"),
+    "interactions:team-customer-reassign": Entry(
+        MANAGE, lambda world: {"pk": world["customer"].pk}, method="post"
+    ),
+    "interactions:calendar": Entry(page(SALES | {"director", "agent", "administrator"})),
     # customers: lists and pages without a record
     "customers:customer-list": Entry(page(SALES | {"director", "agent", "administrator"})),
     "customers:customer-create": Entry(page(SALES)),
@@ -209,6 +225,7 @@ def world(
         "export": export,
         "interaction": InteractionFactory(customer=record),
         "task": TaskFactory(customer=record),
+        "notification": NotificationFactory(recipient=rep),
         "users": {
             "rep": rep,
             "teammate": teammate,

@@ -3,6 +3,7 @@ from decimal import Decimal
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.db.models.functions import ExtractDay, ExtractMonth
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -252,6 +253,13 @@ class Customer(models.Model):
             # The recycle bin.
             models.Index(
                 fields=["-deleted_at"], condition=Q(deleted_at__isnull=False), name="customer_deleted"
+            ),
+            # The birthday care sweep (interactions.services.care): birthdays by (month, day).
+            models.Index(
+                ExtractMonth("birthday"),
+                ExtractDay("birthday"),
+                condition=Q(birthday__isnull=False),
+                name="customer_birthday_md",
             ),
         ]
 

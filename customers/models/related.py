@@ -9,6 +9,7 @@ from pathlib import PurePath
 
 from django.conf import settings
 from django.db import models
+from django.db.models.functions import ExtractDay, ExtractMonth
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -46,6 +47,13 @@ class Contact(models.Model):
             # Duplicate warnings: a new customer's phone or e-mail matching a contact's.
             models.Index(fields=["phone_key"], name="contact_phone_key"),
             models.Index(fields=["email_key"], name="contact_email_key"),
+            # The birthday care sweep (interactions.services.care): birthdays by (month, day).
+            models.Index(
+                ExtractMonth("birthday"),
+                ExtractDay("birthday"),
+                condition=models.Q(birthday__isnull=False),
+                name="contact_birthday_md",
+            ),
         ]
 
     def __str__(self) -> str:

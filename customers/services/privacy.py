@@ -64,7 +64,8 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def _record(instance, *, exclude: Iterable[str] = ()) -> dict[str, Any]:
+def plain_record(instance, *, exclude: Iterable[str] = ()) -> dict[str, Any]:
+    """A record's fields as plain values for the personal-data export (related records by name)."""
     skip = set(exclude)
     data = {}
     for field in instance._meta.concrete_fields:
@@ -79,15 +80,15 @@ def _record(instance, *, exclude: Iterable[str] = ()) -> dict[str, Any]:
 def customer_personal_data(customer: Customer) -> dict[str, Any]:
     """Everything held about one customer, unmasked: the profile (ID and bank numbers decrypted),
     contacts, the attachments' metadata and the history. The only unmasked export there is."""
-    profile = _record(customer, exclude=_INTERNAL_FIELDS)
+    profile = plain_record(customer, exclude=_INTERNAL_FIELDS)
     profile["tags"] = sorted(tag.name for tag in customer.tags.all())
     profile["collaborators"] = sorted(str(user) for user in customer.collaborators.all())
     contacts = [
-        _record(contact, exclude={"customer", "phone_key", "email_key"})
+        plain_record(contact, exclude={"customer", "phone_key", "email_key"})
         for contact in Contact.objects.filter(customer=customer).order_by("pk")
     ]
     attachments = [
-        _record(attachment, exclude={"customer", "file"})
+        plain_record(attachment, exclude={"customer", "file"})
         for attachment in Attachment.objects.filter(customer=customer)
         .select_related("uploaded_by")
         .order_by("pk")
@@ -104,7 +105,11 @@ def customer_personal_data(customer: Customer) -> dict[str, Any]:
         .select_related("actor")
         .order_by("at", "pk")
     ]
-    return {"customer": profile, "contacts": contacts, "attachments": attachments, "history": history}
+    data = {"customer": profile, "contacts": contacts, "attachments": attachments, "history": history}
+    # Records other apps keep about the customer (interactions, tasks, …), one query each.
+    for name, provider in hooks.personal_data_providers().items():
+        data[name] = provider(customer)
+    return data
 
 
 @transaction.atomic

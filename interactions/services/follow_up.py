@@ -199,3 +199,21 @@ def task_update(*, actor, task: FollowUpTask, version: int, **changes: Any) -> F
     task.version = locked.version + 1
     customers_refresh_follow_up([locked.customer_id])
     return task
+
+
+@transaction.atomic
+def task_reassign(*, actor, task: FollowUpTask, owner, version: int | None = None) -> FollowUpTask:
+    """Give an open task to someone else (the lead's team page); it is no longer flagged for
+    reassignment (FollowUpTask.reassign_flagged_at, set by the overdue escalation)."""
+    locked = _locked_open(task)
+    if version is not None and locked.version != version:
+        raise ConcurrentEditError(
+            _("Someone else changed this task while you were editing. Reload the page to see their changes.")
+        )
+    if not owner.is_active:
+        raise DomainError(_("%(user)s is not an active user.") % {"user": owner}, field="owner")
+    FollowUpTask.objects.filter(pk=locked.pk).update(
+        owner=owner, reassign_flagged_at=None, version=F("version") + 1
+    )
+    task.owner, task.reassign_flagged_at, task.version = owner, None, locked.version + 1
+    return task

@@ -187,8 +187,8 @@ def test_customer_page_query_count_does_not_grow(client, django_assert_max_num_q
     client.force_login(rep)
     # Session, user, 2 × permissions, teams led, customer, then one each: collaborators, contacts,
     # tags, their dimensions, attachments, their uploaders, stage changes, who changed them, history;
-    # and one per query of the other apps' timeline providers: interactions, tasks.
-    with django_assert_max_num_queries(15 + 2):
+    # and one per query of the other apps' timeline providers (interactions, tasks); the bell's count.
+    with django_assert_max_num_queries(15 + 3):
         response = client.get(url("customer-detail", customer))
     assert response.status_code == 200
     page = response.content.decode()
@@ -202,7 +202,7 @@ def test_history_page_query_count_does_not_grow(client, django_assert_max_num_qu
     for _ in range(count):
         record_change(customer=customer, actor=UserFactory(), action="updated", changes={"name": ["a", "b"]})
     client.force_login(rep)
-    with django_assert_max_num_queries(7):
+    with django_assert_max_num_queries(8):
         response = client.get(url("customer-history", customer))
     assert response.status_code == 200
 

@@ -309,7 +309,7 @@ def test_query_count_does_not_grow_with_rows(client, lead, rep, rows, django_ass
         ContactFactory(customer=customer)
     client.force_login(lead)
     client.get(LIST)  # warm the session and the permission cache
-    with django_assert_max_num_queries(17):
+    with django_assert_max_num_queries(18):
         response = client.get(LIST, {"per_page": 50, "o": "name"})
     assert len(response.context["customers"]) == rows
     assert all(len(customer.primary_contacts) == 1 for customer in response.context["customers"])
@@ -501,6 +501,8 @@ def test_every_filter_and_sort_of_the_list_is_backed_by_an_index():
 
     leading = {field.column for field in Customer._meta.fields if field.db_index or field.unique}
     for index in Customer._meta.indexes:
+        if not index.fields:  # an expression index (birthdays by month and day) leads no column
+            continue
         first = index.fields[0].lstrip("-")
         leading.add(Customer._meta.get_field(first).column)
     declared = set(CustomerFilter.base_filters) - {"q", "tags", "tag_mode", "o"}

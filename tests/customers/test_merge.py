@@ -390,7 +390,7 @@ def test_choose_screen_query_count_does_not_depend_on_the_duplicates(
     client.force_login(lead)
     url = reverse("customers:customer-merge", args=[customer.pk])
     client.get(url)  # warm the session and permission caches out of the budget
-    with django_assert_max_num_queries(9):
+    with django_assert_max_num_queries(10):
         response = client.get(url, {"q": "独特测试客户"}, **ZH)
     assert len(response.context["duplicates"]) == min(count, 20)
     assert len(response.context["results"]) == min(count, 20)

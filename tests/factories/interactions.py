@@ -28,3 +28,16 @@ class TaskFactory(factory.django.DjangoModelFactory):
     owner = factory.LazyAttribute(lambda task: task.customer.owner)
     due_at = factory.LazyFunction(lambda: timezone.now() + datetime.timedelta(days=1))
     content = "跟进方案反馈"
+
+
+def overdue_task(owner, *, days: int, flagged: bool = False, **fields) -> FollowUpTask:
+    """An open task of one of ``owner``'s customers, ``days`` past due (flagged for reassignment
+    when ``flagged``, as the overdue escalation does)."""
+    now = timezone.now()
+    fields.setdefault("customer", CustomerFactory(owner=owner))
+    return TaskFactory(
+        owner=owner,
+        due_at=now - datetime.timedelta(days=days, hours=1),
+        reassign_flagged_at=now if flagged else None,
+        **fields,
+    )

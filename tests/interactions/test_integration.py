@@ -1,6 +1,7 @@
 """Interactions and tasks in the customers app's workflows: merge, transfer, erasure."""
 
 import datetime
+import json
 
 import pytest
 from django.urls import reverse
@@ -231,3 +232,22 @@ def test_erasure_also_clears_the_texts_of_the_customers_tasks(lead, rep):
     task.refresh_from_db()
     assert "张总" not in task.content and "13812345678" not in task.content
     assert FollowUpTask.objects.filter(pk=task.pk, due_at=task.due_at).exists()  # the task stays
+
+
+def test_personal_data_export_includes_the_customers_interactions_and_tasks(client, lead, rep):
+    """A PIPL access request covers what was said in calls and planned in tasks, not only the
+    profile; another customer's records are not in the file."""
+    from tests.factories.interactions import TaskFactory
+
+    customer, other = CustomerFactory(owner=rep), CustomerFactory(owner=rep)
+    call, _kept = log(rep, customer, days_ago=1), log(rep, other, days_ago=1)
+    TaskFactory(customer=customer, owner=rep, content="给张总寄样品")
+    TaskFactory(customer=other, owner=rep, content="别人的任务")
+    client.force_login(lead)
+    response = client.post(
+        reverse("customers:customer-personal-data", args=[customer.pk]), {"action": "export"}
+    )
+    data = json.loads(b"".join(response.streaming_content) if response.streaming else response.content)
+    assert [entry["number"] for entry in data["interactions"]] == [call.number]
+    assert data["interactions"][0]["summary"] == call.summary and data["interactions"][0]["owner"] == str(rep)
+    assert [task["content"] for task in data["follow_up_tasks"]] == ["给张总寄样品"]

