@@ -34,3 +34,10 @@ def register(item: NavItem) -> None:
 
 def items_for(user) -> list[NavItem]:
     return [item for item in sorted(_items.values(), key=lambda i: i.order) if item.allowed(user)]
+
+
+def active_item(items: list[NavItem], view_name: str, namespace: str) -> NavItem | None:
+    """The entry to mark as the current page: the one that opens exactly this view (the calendar,
+    the team page), otherwise the one whose key is the view's namespace (any customers page)."""
+    exact = next((item for item in items if item.url_name == view_name), None)
+    return exact or next((item for item in items if item.key == (namespace or view_name)), None)

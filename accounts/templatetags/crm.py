@@ -31,8 +31,13 @@ def vendor(library: str, filename: str) -> str:
 
 
 @register.simple_tag(takes_context=True)
-def nav_items(context) -> list[navigation.NavItem]:
-    return navigation.items_for(context["request"].user)
+def nav_items(context) -> list[tuple[navigation.NavItem, bool]]:
+    """The entries the user may open, each with whether it is the current page."""
+    request = context["request"]
+    items = navigation.items_for(request.user)
+    match = request.resolver_match
+    active = navigation.active_item(items, match.view_name, match.namespace) if match else None
+    return [(item, item is active) for item in items]
 
 
 @register.filter

@@ -121,9 +121,16 @@ def _export(request: HttpRequest, kind: str, view_permission: str, list_url_name
 
 def overdue_label(task: FollowUpTask, now: datetime) -> str:
     """How long an open task is past due ("逾期3天"), or "" when it is not (待跟进 is derived)."""
-    if task.status != FollowUpTask.Status.OPEN or task.due_at >= now:
+    if task.status != FollowUpTask.Status.OPEN:
         return ""
-    late = now - task.due_at
+    return overdue_since(task.due_at, now)
+
+
+def overdue_since(due_at: datetime, now: datetime) -> str:
+    """How long past ``due_at`` it is, in whole days (or hours on the first day); "" if not yet."""
+    if due_at >= now:
+        return ""
+    late = now - due_at
     if late.days:
         return ngettext("Overdue by %(count)d day", "Overdue by %(count)d days", late.days) % {
             "count": late.days

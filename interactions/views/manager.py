@@ -37,7 +37,7 @@ from interactions.selectors_workbench import (
     team_review_summary,
 )
 from interactions.services.follow_up import task_reassign
-from interactions.views.lists import CHANGE_TASK, VIEW_TASK, _fragment, overdue_label
+from interactions.views.lists import CHANGE_TASK, VIEW_TASK, _fragment, overdue_label, overdue_since
 
 TEMPLATE = "interactions/team.html"
 TRANSFER = "customers.transfer_customer"
@@ -71,6 +71,7 @@ def _overdue_context(
     groups = team_overdue(request.user, team, now=now)
     errors = errors or {}
     for group in groups:
+        group.oldest_label = overdue_since(group.oldest_due, now)
         for task in group.tasks:
             task.overdue_label = overdue_label(task, now)
             task.row_error = errors.get(task.pk)
