@@ -38,6 +38,7 @@ from interactions.forms.logging import (
 from interactions.models import Interaction
 from interactions.services import follow_up
 from interactions.services.cadence import Proposal, propose_next
+from interactions.views.workbench import tasks_context
 
 ADD_INTERACTION = "interactions.add_interaction"
 ADD_TASK = "interactions.add_followuptask"
@@ -50,6 +51,7 @@ TASK_TEMPLATE = "interactions/task_form.html"
 TIMELINE_LIMIT = 50
 SEARCH_LIMIT = 10
 QUICK = "quick"  # ``from=quick``: the form was opened from the quick-log page
+WORKBENCH = "workbench"  # ``from=workbench``: opened in place on the rep's workbench (home page)
 
 
 def _response(request: HttpRequest, template: str, context: dict[str, Any]) -> TemplateResponse:
@@ -130,7 +132,14 @@ def _saved(
         messages.success(request, message)
         if source == QUICK:
             return redirect(f"{reverse('interactions:quick-log')}?{urlencode({'last': customer.pk})}")
+        if source == WORKBENCH:
+            return redirect("home")
         return redirect(customer)
+    if source == WORKBENCH:
+        # In place on the workbench: the note where the form was, and out of band the task
+        # sections (the proposed next task appears; "done" now offers this interaction first).
+        context = {"customer": customer, "interaction": interaction, "message": message, "tasks_oob": True}
+        return _response(request, "interactions/workbench.html#logged", context | tasks_context(request))
     # In place: a success note where the form was, and out of band the customer page's timeline
     # (customers/customer_detail.html#timeline), the header badge, last contacted / next
     # follow-up, and the stage card when the stage moved.
@@ -157,7 +166,7 @@ def interaction_log(request: HttpRequest, customer_pk: int) -> HttpResponse:
     customer = customer_get(request.user, customer_pk)
     access.require(request.user, ADD_INTERACTION)
     params = request.POST if request.method == "POST" else request.GET
-    source = QUICK if params.get("from") == QUICK else ""
+    source = params.get("from") if params.get("from") in (QUICK, WORKBENCH) else ""
     if request.method == "GET" and request.GET.get("part") == "proposal":
         form, proposal = _reproposed(request, customer, _log_form(request, customer, request.GET))
         context = _log_context(request, customer, form, proposal, source)

@@ -58,7 +58,7 @@ def _task_links(user, days: Days) -> dict[str, str]:
     }
 
 
-def _tasks_context(
+def tasks_context(
     request: HttpRequest, errors: dict[int, TaskRescheduleForm] | None = None
 ) -> dict[str, Any]:
     """The three task sections of ``request.user``; ``errors`` holds a bound form for a row whose
@@ -85,7 +85,7 @@ def _tasks_context(
 def workbench_panel(request: HttpRequest) -> dict[str, Any] | None:
     """The workbench panel of the home page, or None when the user has nothing on it at all."""
     user = request.user
-    context = _tasks_context(request)
+    context = tasks_context(request)
     without_count, without_rows = bounded_with_count(customers_without_next_step(user), SECTION_ROWS)
     recent = recent_interactions(user)
     if not (any(section.count for section in context["sections"]) or without_count or recent):
@@ -142,7 +142,7 @@ def task_reschedule(request: HttpRequest, pk: int) -> HttpResponse:
             form.add_error("due_at" if error.field == "due_at" else None, error.message)
     ok = form.is_valid()  # False too when the service refused (its error was added)
     if request.htmx:
-        return _fragment(request, f"{TEMPLATE}#tasks", _tasks_context(request, {} if ok else {task.pk: form}))
+        return _fragment(request, f"{TEMPLATE}#tasks", tasks_context(request, {} if ok else {task.pk: form}))
     if ok:
         messages.success(
             request,

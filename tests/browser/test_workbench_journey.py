@@ -1,5 +1,5 @@
 """The workbench journeys: manager1 sees rep1's overdue task on the team page; rep1 marks a task
-done and reschedules another in place on the workbench (no page load)."""
+done, reschedules another and logs a call in place on the workbench (no page load)."""
 
 import datetime
 import re
@@ -74,6 +74,19 @@ def test_manager1_sees_rep1s_overdue_task_and_rep1_acts_in_place(demo_data, live
     move_row.locator("form[action$='/reschedule/'] button[type=submit]").click()
     expect(page.locator("#workbench-upcoming")).to_contain_text("浏览器测试：要改期的任务")
     expect(page.locator("#workbench-overdue")).not_to_contain_text("浏览器测试：要改期的任务")
+    # Log a call in place from the workbench: the form opens above the sections, the proposed next
+    # task lands in "next 7 days" without a page load.
+    page.locator(f"#task-{later.pk} a[data-log-open]").click()
+    form = page.locator("#interaction-log-slot #interaction-log-form")
+    expect(form).to_be_visible()
+    page.locator("#log-topic").fill("浏览器测试：工作台记录")
+    page.locator("#log-summary").fill("在工作台直接记录的电话")
+    page.locator("#log-next_content").fill("浏览器测试：工作台提议的任务")
+    soon = timezone.localtime(now + datetime.timedelta(days=1)).replace(hour=8, minute=0)
+    page.locator("#log-next_due_at").fill(soon.strftime("%Y-%m-%dT%H:%M"))  # first in its section
+    form.get_by_role("button", name="保存").click()
+    expect(page.locator("#interaction-log-saved")).to_be_visible()
+    expect(page.locator("#workbench-upcoming")).to_contain_text("浏览器测试：工作台提议的任务")
     assert page.evaluate("window.stillTheSamePage") is True
 
     late.refresh_from_db()

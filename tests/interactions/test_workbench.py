@@ -302,3 +302,51 @@ def test_sections_are_cut_at_the_viewers_local_midnight(rep, customer):
 
 def test_a_rep_with_nothing_to_do_gets_no_empty_workbench(client, rep):
     assert 'id="workbench"' not in home(client, rep).content.decode()
+
+
+# Logging in place from the workbench
+
+
+def workbench_log(customer) -> str:
+    return reverse("interactions:interaction-log", args=[customer.pk]) + "?from=workbench"
+
+
+def test_the_workbench_opens_the_log_form_in_place(client, rep, customer):
+    TaskFactory(customer=customer, due_at=local(0, 23), content="今天要打的电话")
+    page = home(client, rep).content.decode()
+    assert 'id="interaction-log-slot"' in page
+    assert f'hx-get="{workbench_log(customer)}"' in page
+    form = client.get(workbench_log(customer), HTTP_HX_REQUEST="true").content.decode()
+    assert "<html" not in form and 'name="from" value="workbench"' in form
+
+
+def test_logging_from_the_workbench_saves_in_place_and_redraws_the_task_sections(client, rep, customer):
+    from tests.interactions.test_logging import log_data
+
+    client.force_login(rep)
+    due = timezone.localtime(local(2, 15))
+    data = log_data(rep, next_content="两天后确认报价", next_due_at=due.strftime("%Y-%m-%dT%H:%M"))
+    response = client.post(
+        reverse("interactions:interaction-log", args=[customer.pk]),
+        {**data, "from": "workbench"},
+        HTTP_HX_REQUEST="true",
+    )
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert 'id="interaction-log-saved"' in html and "<html" not in html
+    # The task sections come out of band, with the proposed task in the next 7 days.
+    assert '<div id="workbench-tasks" class="d-flex flex-column gap-3" hx-swap-oob="true">' in html
+    upcoming = html[html.index('id="workbench-upcoming"') :]
+    assert "两天后确认报价" in upcoming
+    assert customer.interactions.get().topic == data["topic"]
+
+
+def test_logging_from_the_workbench_without_javascript_returns_to_the_workbench(client, rep, customer):
+    from tests.interactions.test_logging import log_data
+
+    client.force_login(rep)
+    response = client.post(
+        reverse("interactions:interaction-log", args=[customer.pk]), {**log_data(rep), "from": "workbench"}
+    )
+    assert response.status_code == 302 and response["Location"] == HOME
+    assert customer.interactions.count() == 1
