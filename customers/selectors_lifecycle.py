@@ -75,9 +75,12 @@ class ReviewSummary:
     oldest_flagged: list[Customer]
 
 
-def review_summary(user, *, limit: int = 5) -> ReviewSummary:
-    """What the lead's workbench panel shows: two counts and the oldest flagged profiles."""
+def review_summary(user, *, team=None, limit: int = 5) -> ReviewSummary:
+    """What the lead's workbench panel (and, for one ``team``, the team page) shows: two counts
+    and the oldest flagged profiles."""
     open_profiles = review_scope(user).filter(review_status__in=REVIEW_OPEN)
+    if team is not None:
+        open_profiles = open_profiles.filter(team=team)
     counts = open_profiles.aggregate(
         pending=Count("pk", filter=Q(review_status=Customer.ReviewStatus.PENDING)),
         flagged=Count("pk", filter=Q(review_flagged_at__isnull=False)),

@@ -316,14 +316,9 @@ class EscalationStep(models.Model):
         return f"+{self.days_overdue}"
 
 
-class TaskReminder(models.Model):
-    """The outbox of task reminders: one row per task, step, recipient and due time.
-
-    The unique constraint makes a second reminder impossible (a rerun or a second worker inserts
-    nothing); delivery claims rows with ``FOR UPDATE SKIP LOCKED`` and a lease, and marks a row
-    sent in the transaction that creates the notification. Rescheduling a task (a new ``due_at``)
-    earns new reminders; rows of the old due time are skipped.
-    """
+class OutboxRow(models.Model):
+    """What the reminder outboxes share: the delivery state, and the claim and lease that let a
+    sweep in one worker deliver a row exactly once (interactions.services.reminders)."""
 
     class Status(models.TextChoices):
         PENDING = "pending", pgettext_lazy("reminder status", "Waiting")
@@ -331,6 +326,27 @@ class TaskReminder(models.Model):
         SENT = "sent", pgettext_lazy("reminder status", "Sent")
         SKIPPED = "skipped", pgettext_lazy("reminder status", "Skipped")
         FAILED = "failed", pgettext_lazy("reminder status", "Failed")
+
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.PENDING)
+    # Who claimed it and until when: a row left "sending" past its lease belonged to a dead worker.
+    claim_token = models.UUIDField(null=True, blank=True, editable=False)
+    lease_until = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    created_at = models.DateTimeField(_("planned"), default=timezone.now)
+    sent_at = models.DateTimeField(_("sent"), null=True, blank=True)
+
+    class Meta:
+        abstract = True
+
+
+class TaskReminder(OutboxRow):
+    """The outbox of task reminders: one row per task, step, recipient and due time.
+
+    The unique constraint makes a second reminder impossible (a rerun or a second worker inserts
+    nothing); delivery claims rows with ``FOR UPDATE SKIP LOCKED`` and a lease, and marks a row
+    sent in the transaction that creates the notification. Rescheduling a task (a new ``due_at``)
+    earns new reminders; rows of the old due time are skipped.
+    """
 
     # "due_soon", "overdue", or "day:<n>" for the escalation step of n days overdue.
     DUE_SOON = "due_soon"
@@ -344,13 +360,6 @@ class TaskReminder(models.Model):
         settings.AUTH_USER_MODEL, verbose_name=_("recipient"), on_delete=models.CASCADE, related_name="+"
     )
     task_due_at = models.DateTimeField(_("task due"))
-    status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.PENDING)
-    # Who claimed it and until when: a row left "sending" past its lease belonged to a dead worker.
-    claim_token = models.UUIDField(null=True, blank=True, editable=False)
-    lease_until = models.DateTimeField(null=True, blank=True)
-    attempts = models.PositiveSmallIntegerField(default=0)
-    created_at = models.DateTimeField(_("planned"), default=timezone.now)
-    sent_at = models.DateTimeField(_("sent"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("task reminder")
@@ -374,28 +383,15 @@ class TaskReminder(models.Model):
         return f"{self.task_id} {self.step} → {self.recipient_id} ({self.status})"
 
 
-class LeadDigest(models.Model):
+class LeadDigest(OutboxRow):
     """One daily digest of the team's overdue tasks per team lead and local day (Asia/Shanghai
     by default); unique, claimed and leased like ``TaskReminder``."""
-
-    class Status(models.TextChoices):
-        PENDING = "pending", pgettext_lazy("reminder status", "Waiting")
-        SENDING = "sending", pgettext_lazy("reminder status", "Sending")
-        SENT = "sent", pgettext_lazy("reminder status", "Sent")
-        SKIPPED = "skipped", pgettext_lazy("reminder status", "Skipped")
-        FAILED = "failed", pgettext_lazy("reminder status", "Failed")
 
     lead = models.ForeignKey(
         settings.AUTH_USER_MODEL, verbose_name=_("team lead"), on_delete=models.CASCADE, related_name="+"
     )
     day = models.DateField(_("day"))
-    status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.PENDING)
-    claim_token = models.UUIDField(null=True, blank=True, editable=False)
-    lease_until = models.DateTimeField(null=True, blank=True)
-    attempts = models.PositiveSmallIntegerField(default=0)
     task_count = models.PositiveIntegerField(_("overdue tasks"), default=0)
-    created_at = models.DateTimeField(_("planned"), default=timezone.now)
-    sent_at = models.DateTimeField(_("sent"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("lead digest")

@@ -106,13 +106,14 @@ def calendar_days(
     per_day: int,
 ) -> dict[datetime.date, Day]:
     """Every local day from ``first`` to ``last`` with at most ``per_day`` of its tasks (by due
-    time) and its total, in one query whatever the number of tasks (a window function ranks the
-    tasks of each day; the owner/status/due and due indexes serve the range)."""
+    time) and its total, in two queries whatever the number of tasks: a narrow one ranks the
+    tasks of each day with window functions (the owner/status/due and due indexes serve the
+    range), then the tasks shown are read whole."""
     zone = timezone.get_current_timezone()
     start = datetime.datetime.combine(first, datetime.time.min, tzinfo=zone)
     end = datetime.datetime.combine(last + datetime.timedelta(days=1), datetime.time.min, tzinfo=zone)
     day = TruncDate("due_at", tzinfo=zone)
-    tasks: QuerySet[FollowUpTask] = (
+    ranked = (
         tasks_visible_to(actor)
         .filter(subject.owners, due_at__gte=start, due_at__lt=end)
         .annotate(
@@ -121,6 +122,11 @@ def calendar_days(
             day_total=Window(Count("pk"), partition_by=[day]),
         )
         .filter(rank__lte=per_day)
+        .values_list("pk", "day", "day_total")
+    )
+    shown = {pk: (task_day, total) for pk, task_day, total in ranked}
+    tasks: QuerySet[FollowUpTask] = (
+        FollowUpTask.objects.filter(pk__in=list(shown))
         .select_related("customer", "owner")
         .order_by("due_at", "pk")
     )
@@ -130,8 +136,9 @@ def calendar_days(
     }
     grouped: dict[datetime.date, list[FollowUpTask]] = defaultdict(list)
     for task in tasks:
-        grouped[task.day].append(task)
-        days[task.day].total = task.day_total
+        task_day, total = shown[task.pk]
+        grouped[task_day].append(task)
+        days[task_day].total = total
     for date, listed in grouped.items():
         days[date].tasks = listed
     return days

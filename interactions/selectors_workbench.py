@@ -18,7 +18,6 @@ from accounts.access import Scope, led_team_ids, scope_of
 from accounts.models import Team, User
 from customers.models import Customer, CustomerQuerySet
 from customers.selectors import customers_visible_to
-from customers.selectors_lifecycle import REVIEW_OPEN, ReviewSummary, review_scope
 from interactions.filters import start_of_day
 from interactions.models import CadenceRule, FollowUpTask, Interaction
 from interactions.selectors import interactions_visible_to, task_rows, tasks_visible_to
@@ -74,28 +73,34 @@ def _section_case(days: Days) -> Case:
 def workbench_tasks(user, *, now: datetime | None = None) -> dict[str, Section]:
     """The user's own open tasks: overdue (due before today), due today, and the next 7 days.
 
-    Three queries whatever the number of tasks (one when there is none): the counts, the first
-    ``SECTION_ROWS`` of each section (index task_owner_status_due) and the "done" choices.
+    Four queries whatever the number of tasks (one when there is none): the counts, the ids of
+    the first ``SECTION_ROWS`` of each section (three index range scans of task_owner_status_due
+    in one UNION: a rep with thousands of overdue tasks costs no sort), the rows and the "done"
+    choices. A task's owner always sees it, so only its customer's deletion is checked.
     """
     days = Days.of(now or timezone.now())
-    mine = tasks_visible_to(user).filter(
-        owner=user, status=FollowUpTask.Status.OPEN, due_at__lt=days.end_upcoming
+    mine = FollowUpTask.objects.filter(
+        owner=user, status=FollowUpTask.Status.OPEN, customer__deleted_at__isnull=True
     )
-    counts = mine.aggregate(
-        overdue=Count("pk", filter=Q(due_at__lt=days.start_today)),
-        today=Count("pk", filter=Q(due_at__gte=days.start_today, due_at__lt=days.start_tomorrow)),
-        upcoming=Count("pk", filter=Q(due_at__gte=days.start_tomorrow)),
+    bounds = {
+        OVERDUE: Q(due_at__lt=days.start_today),
+        TODAY: Q(due_at__gte=days.start_today, due_at__lt=days.start_tomorrow),
+        UPCOMING: Q(due_at__gte=days.start_tomorrow, due_at__lt=days.end_upcoming),
+    }
+    counts = mine.filter(due_at__lt=days.end_upcoming).aggregate(
+        **{key: Count("pk", filter=condition) for key, condition in bounds.items()}
     )
-    ranked = mine.annotate(
-        section=_section_case(days),
-        rank=Window(
-            RowNumber(), partition_by=[_section_case(days)], order_by=[F("due_at").asc(), F("pk").asc()]
-        ),
-    ).filter(rank__lte=SECTION_ROWS)
     sections = {key: Section(key=key, count=counts[key]) for key in SECTIONS}
     if not any(counts.values()):
         return sections
-    for task in task_rows(ranked).order_by("due_at", "pk"):
+    firsts = [
+        mine.filter(bounds[key]).order_by("due_at", "pk").values_list("pk", "due_at")[:SECTION_ROWS]
+        for key in SECTIONS
+        if counts[key]
+    ]
+    ids = [pk for pk, _due in firsts[0].union(*firsts[1:], all=True)]
+    rows = FollowUpTask.objects.filter(pk__in=ids).annotate(section=_section_case(days))
+    for task in task_rows(rows).order_by("due_at", "pk"):
         sections[task.section].tasks.append(task)
     return sections
 
@@ -112,9 +117,10 @@ def customers_without_next_step(user) -> CustomerQuerySet:
 
 
 def bounded_with_count(queryset: QuerySet, limit: int) -> tuple[int, list]:
-    """The first ``limit`` rows and the total in one query (a window count over the whole set)."""
-    rows = list(queryset.annotate(total_rows=Window(Count("pk")))[:limit])
-    return (rows[0].total_rows if rows else 0), rows
+    """The first ``limit`` rows and the total, in two queries: a window count in the same query
+    would sort the whole set (tens of thousands of a team's customers) for ten rows, where the
+    LIMIT alone walks an index in order."""
+    return queryset.order_by().count(), list(queryset[:limit])
 
 
 def recent_interactions(user, *, limit: int = SECTION_ROWS) -> list[Interaction]:
@@ -174,16 +180,21 @@ def team_overdue(actor, team: Team, *, now: datetime | None = None) -> list[RepO
     flagged_first = Case(
         When(reassign_flagged_at__isnull=False, then=Value(0)), default=Value(1), output_field=IntegerField()
     )
-    ranked = overdue.annotate(
-        flag_order=flagged_first,
-        rank=Window(
-            RowNumber(),
-            partition_by=[F("owner")],
-            order_by=[flagged_first.asc(), F("due_at").asc(), F("pk").asc()],
-        ),
-    ).filter(rank__lte=ROWS_PER_REP)
+    # The ranking reads narrow rows only; the few shown are fetched whole afterwards.
+    ranked = (
+        overdue.annotate(
+            rank=Window(
+                RowNumber(),
+                partition_by=[F("owner")],
+                order_by=[flagged_first.asc(), F("due_at").asc(), F("pk").asc()],
+            ),
+        )
+        .filter(rank__lte=ROWS_PER_REP)
+        .values_list("pk", flat=True)
+    )
+    shown = FollowUpTask.objects.filter(pk__in=list(ranked)).annotate(flag_order=flagged_first)
     groups: dict[int, RepOverdue] = {}
-    for task in task_rows(ranked).order_by("flag_order", "due_at", "pk"):
+    for task in task_rows(shown).order_by("flag_order", "due_at", "pk"):
         row = totals[task.owner_id]
         group = groups.get(task.owner_id)
         if group is None:
@@ -192,21 +203,6 @@ def team_overdue(actor, team: Team, *, now: datetime | None = None) -> list[RepO
             )
         group.tasks.append(task)
     return sorted(groups.values(), key=lambda group: (-group.flagged, group.oldest_due, group.rep.pk))
-
-
-def team_review_summary(actor, team: Team, *, limit: int = 5) -> ReviewSummary:
-    """The team's profiles waiting for review (customers' review queue, for one team)."""
-    open_profiles = review_scope(actor).filter(team=team, review_status__in=REVIEW_OPEN)
-    counts = open_profiles.aggregate(
-        pending=Count("pk", filter=Q(review_status=Customer.ReviewStatus.PENDING)),
-        flagged=Count("pk", filter=Q(review_flagged_at__isnull=False)),
-    )
-    oldest = list(
-        open_profiles.filter(review_flagged_at__isnull=False)
-        .select_related("owner")
-        .order_by("created_at", "pk")[:limit]
-    )
-    return ReviewSummary(pending=counts["pending"], flagged=counts["flagged"], oldest_flagged=oldest)
 
 
 def cadence_days() -> dict[str, int]:

@@ -8,6 +8,7 @@ import pytest
 
 from accounts import roles
 from tests.factories.accounts import TeamFactory, UserFactory
+from tests.migration_data import migration_data  # noqa: F401  (a fixture for transactional tests)
 
 
 @pytest.fixture(autouse=True)

@@ -4,7 +4,6 @@ and the task actions (done, reschedule, cancel) that work in place with htmx and
 from datetime import datetime
 
 from django.contrib import messages
-from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
@@ -19,6 +18,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from accounts import access
 from accounts.errors import DomainError
 from accounts.exports import start_export
+from accounts.paging import CappedPaginator
 from interactions import exports as interaction_exports
 from interactions.forms.lists import ExportForm, TaskDoneForm, TaskEditForm, list_query
 from interactions.models import FollowUpTask
@@ -74,7 +74,7 @@ def interaction_list(request: HttpRequest) -> HttpResponse:
     user = request.user
     access.require(user, VIEW_INTERACTION)
     filterset = interaction_filter(actor=user, params=request.GET)
-    page = Paginator(interaction_rows(filterset.qs), PER_PAGE).get_page(request.GET.get("page"))
+    page = CappedPaginator(interaction_rows(filterset.qs), PER_PAGE).get_page(request.GET.get("page"))
     query = list_query(request.GET.urlencode())
     context = {
         "filter": filterset,
@@ -157,7 +157,7 @@ def task_list(request: HttpRequest) -> HttpResponse:
     access.require(user, VIEW_TASK)
     now = timezone.now()
     filterset = task_filter(actor=user, params=request.GET, now=now)
-    page = Paginator(task_rows(filterset.qs), PER_PAGE).get_page(request.GET.get("page"))
+    page = CappedPaginator(task_rows(filterset.qs), PER_PAGE).get_page(request.GET.get("page"))
     query = list_query(request.GET.urlencode())
     context = {
         "filter": filterset,

@@ -24,6 +24,7 @@ from accounts.errors import DomainError
 from accounts.models import Team, User
 from customers.forms.lifecycle import TransferForm
 from customers.selectors import customer_get, customer_transfer_targets, manages
+from customers.selectors_lifecycle import review_summary
 from customers.services.transfer import customers_transfer
 from interactions.forms.workbench import TaskReassignForm
 from interactions.selectors import task_get
@@ -34,7 +35,6 @@ from interactions.selectors_workbench import (
     team_choices,
     team_members,
     team_overdue,
-    team_review_summary,
 )
 from interactions.services.follow_up import task_reassign
 from interactions.views.lists import CHANGE_TASK, VIEW_TASK, _fragment, overdue_label, overdue_since
@@ -113,7 +113,7 @@ def team_page(request: HttpRequest) -> HttpResponse:
     context: dict[str, Any] = {"teams": teams, "team": team}
     if team is not None:
         context |= _overdue_context(request, team) | _stale_context(request, team)
-        context["reviews"] = team_review_summary(user, team)
+        context["reviews"] = review_summary(user, team=team)
     return _fragment(request, TEMPLATE, context)
 
 

@@ -128,10 +128,12 @@ def test_filter_by_owner(client, lead, rep, teammate, world):
     assert topics(client, lead, owner=rep.pk) == {"话题-own"}
 
 
-def test_owner_choices_come_from_the_scope(client, rep, other_team_rep, world):
+def test_owner_choices_come_from_the_scope(client, rep, teammate, lead, other_team_rep, world):
+    """A rep chooses among their own team (never other teams' names); a director among everyone
+    who followed up."""
     client.force_login(rep)
     form = client.get(LIST).context["filter"].form
-    assert set(form.fields["owner"].queryset) == {rep, world["shared"].owner}
+    assert set(form.fields["owner"].queryset) == {rep, teammate, lead}
     assert other_team_rep not in form.fields["owner"].queryset
     # Not a valid choice: the filter is left out (with an error), and nothing outside the scope shows.
     response = client.get(LIST, {"owner": other_team_rep.pk})

@@ -50,7 +50,7 @@ def run_at_once(work, times: int = 2) -> list:
     return results
 
 
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.usefixtures("migration_data")
 def test_two_sweeps_at_once_deliver_each_reminder_exactly_once(mailoutbox):
     owners = [UserFactory(username=f"concurrent_rep{index}") for index in range(3)]
     tasks = [
@@ -69,7 +69,7 @@ def test_two_sweeps_at_once_deliver_each_reminder_exactly_once(mailoutbox):
     assert reminders_sweep(now=NOW).sent == 0
 
 
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.usefixtures("migration_data")
 def test_two_digest_sweeps_at_once_send_one_digest(team_a, mailoutbox):
     from tests.conftest import make_lead
 
@@ -94,7 +94,7 @@ def _redis_reachable() -> bool:
         return False
 
 
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.usefixtures("migration_data")
 def test_a_real_celery_worker_delivers_the_reminder_once(tmp_path: Path):
     if not settings.CELERY_BROKER_URL.startswith("redis://") or not _redis_reachable():
         pytest.skip(f"Needs a reachable Redis broker (CELERY_BROKER_URL={settings.CELERY_BROKER_URL})")

@@ -168,11 +168,22 @@ def test_sorted_by_due_time_either_way(client, rep, world):
     assert [task.content for task in listed(client, rep, owner="", o="-due")] == ["任务-shared", "任务-own"]
 
 
-def test_rep_has_no_team_filter_and_owner_choices_stay_in_scope(client, rep, teammate, other_team_rep, world):
+def test_rep_has_no_team_filter_and_owner_choices_stay_in_scope(
+    client, rep, teammate, lead, other_team_rep, world
+):
     client.force_login(rep)
     form = client.get(LIST).context["filter"].form
     assert "team" not in form.fields
-    assert set(form.fields["owner"].queryset) == {rep, teammate}
+    assert set(form.fields["owner"].queryset) == {rep, teammate, lead}
+
+
+def test_director_chooses_among_everyone_who_holds_a_task(client, director, rep, other_team_rep, world):
+    from tests.factories.accounts import UserFactory
+
+    idle = UserFactory(username="idle")  # holds no task: not offered
+    client.force_login(director)
+    choices = set(client.get(LIST).context["filter"].form.fields["owner"].queryset)
+    assert {rep, other_team_rep} <= choices and idle not in choices and director not in choices
 
 
 def test_htmx_filter_gets_the_results_fragment_with_row_actions(client, rep, world):

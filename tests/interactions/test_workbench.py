@@ -143,7 +143,7 @@ def test_home_query_count_is_constant_whatever_the_number_of_rows(
 
     fill(1)
     client.force_login(rep)
-    with django_assert_max_num_queries(14) as small:
+    with django_assert_max_num_queries(16) as small:
         client.get(HOME)
     fill(20)
     with django_assert_max_num_queries(len(small.captured_queries)):
