@@ -10,6 +10,7 @@ settings.TIME_ZONE).
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
+from django.db import connection
 from django.db.models import Case, Count, F, IntegerField, Min, Q, QuerySet, Value, When, Window
 from django.db.models.functions import RowNumber
 from django.utils import timezone
@@ -98,7 +99,10 @@ def workbench_tasks(user, *, now: datetime | None = None) -> dict[str, Section]:
         for key in SECTIONS
         if counts[key]
     ]
-    ids = [pk for pk, _due in firsts[0].union(*firsts[1:], all=True)]
+    if connection.features.supports_slicing_ordering_in_compound:
+        ids = [pk for pk, _due in firsts[0].union(*firsts[1:], all=True)]
+    else:  # SQLite (the quick start) cannot LIMIT inside a UNION: one small query per section
+        ids = [pk for first in firsts for pk, _due in first]
     rows = FollowUpTask.objects.filter(pk__in=ids).annotate(section=_section_case(days))
     for task in task_rows(rows).order_by("due_at", "pk"):
         sections[task.section].tasks.append(task)
