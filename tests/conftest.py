@@ -5,10 +5,23 @@ team B: ``other_lead`` with ``other_team_rep``.
 """
 
 import pytest
+from pytest_django.plugin import blocking_manager_key
 
 from accounts import roles
 from tests.factories.accounts import TeamFactory, UserFactory
-from tests.migration_data import migration_data  # noqa: F401  (a fixture for transactional tests)
+from tests.migration_data import migration_data, restore_migration_data  # noqa: F401  (fixture)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_teardown(item, nextitem):
+    """A transactional test (threads, a worker, a browser) ends by emptying every table; put the
+    data migrations' rows (roles, stages, cadence rules…) back for the tests that follow it: pytest
+    may run plain database tests after it (parametrized browser fixtures reorder items). After all
+    of the test's fixtures are torn down, since pytest-django's own flush comes last."""
+    yield
+    if {"transactional_db", "live_server"} & set(item.fixturenames):
+        with item.config.stash[blocking_manager_key].unblock():
+            restore_migration_data()
 
 
 @pytest.fixture(autouse=True)

@@ -38,5 +38,7 @@ def restore_migration_data() -> None:
 
 @pytest.fixture
 def migration_data(transactional_db) -> None:
-    """A transactional test that needs the data migrations' rows (e.g. the roles)."""
+    """A transactional test that needs the data migrations' rows (e.g. the roles). Mark the test
+    ``django_db(transaction=True)`` too: pytest-django runs transactional tests after the others
+    only when it sees the marker, and the flush at their end must not reach the others."""
     restore_migration_data()

@@ -19,6 +19,7 @@ from customers.models import CustomerImport
 from tests.factories.customers import AttachmentFactory, ContactFactory, CustomerFactory, SegmentFactory
 from tests.factories.interactions import InteractionFactory, TaskFactory
 from tests.factories.notifications import NotificationFactory
+from tests.factories.opportunities import OpportunityFactory
 
 PERSONAS = [
     "anonymous",
@@ -106,6 +107,13 @@ MATRIX: dict[str, Entry] = {
         MANAGE, lambda world: {"pk": world["customer"].pk}, method="post"
     ),
     "interactions:calendar": Entry(page(SALES | {"director", "agent", "administrator"})),
+    "opportunities:opportunity-list": Entry(page(SALES | {"director", "administrator"})),
+    "opportunities:opportunity-board": Entry(page(SALES | {"director", "administrator"})),
+    "opportunities:opportunity-export": Entry(page(SALES | {"director", "administrator"}), method="post"),
+    "opportunities:opportunity-create": Entry(page(SALES)),
+    "opportunities:opportunity-detail": Entry(VIEW, lambda world: {"pk": world["opportunity"].pk}),
+    "opportunities:opportunity-edit": Entry(CHANGE, lambda world: {"pk": world["opportunity"].pk}),
+    "opportunities:opportunity-move": Entry(CHANGE, lambda world: {"pk": world["opportunity"].pk}),
     # customers: lists and pages without a record
     "customers:customer-list": Entry(page(SALES | {"director", "agent", "administrator"})),
     "customers:customer-create": Entry(page(SALES)),
@@ -226,6 +234,7 @@ def world(
         "interaction": InteractionFactory(customer=record),
         "task": TaskFactory(customer=record),
         "notification": NotificationFactory(recipient=rep),
+        "opportunity": OpportunityFactory(customer=record),
         "users": {
             "rep": rep,
             "teammate": teammate,

@@ -49,6 +49,16 @@ def whole_minutes(duration: timedelta | None) -> int | str:
 
 
 @register.filter
+def money(amount: Decimal | float | int | None, currency: str = "CNY") -> str:
+    """An amount in its currency, grouped by thousands: ``¥650,000`` or ``74,477.00 EUR``."""
+    if amount is None or amount == "":
+        return ""
+    if not currency or currency == "CNY":
+        return yuan(amount)
+    return f"{Decimal(amount):,.2f} {currency}"
+
+
+@register.filter
 def yuan(amount: Decimal | float | int | None) -> str:
     """``650000`` → ``¥650,000``; ``1234.5`` → ``¥1,234.50``. Grouped by thousands in every
     language: zh-hans formats have no separator, but amounts are read that way in sales."""

@@ -35,7 +35,8 @@ def test_number_uses_the_local_date_in_shanghai(db, settings):
         assert next_number("C").startswith("C20260302")
 
 
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.django_db(transaction=True)  # threads need committed rows; pytest-django runs it last
+@pytest.mark.usefixtures("migration_data")
 def test_concurrent_callers_never_get_the_same_number():
     results: list[str] = []
     errors: list[BaseException] = []

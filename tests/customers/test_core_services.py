@@ -154,7 +154,8 @@ def test_exports_neutralise_formulas():
     assert [cell.value for cell in sheet[2]] == ['\'=HYPERLINK("http://x")', "'+1", "'@SUM(A1)", "正常"]
 
 
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.django_db(transaction=True)  # threads need committed rows; pytest-django runs it last
+@pytest.mark.usefixtures("migration_data")
 def test_two_reps_saving_at_once_get_different_numbers():
     # Plain users: a transactional test cannot rely on the groups of the data migrations.
     rep, teammate = UserFactory(username="rep_a"), UserFactory(username="rep_b")

@@ -1,6 +1,7 @@
 """The customer page, its history, and the stage, value class and tags managed from it."""
 
 import re
+from decimal import Decimal
 
 import pytest
 from django.urls import reverse
@@ -187,8 +188,9 @@ def test_customer_page_query_count_does_not_grow(client, django_assert_max_num_q
     client.force_login(rep)
     # Session, user, 2 × permissions, teams led, customer, then one each: collaborators, contacts,
     # tags, their dimensions, attachments, their uploaders, stage changes, who changed them, history;
-    # and one per query of the other apps' timeline providers (interactions, tasks); the bell's count.
-    with django_assert_max_num_queries(15 + 3):
+    # one per query of the other apps' timeline providers (interactions, tasks, opportunity stage
+    # changes); and the bell's unread count.
+    with django_assert_max_num_queries(15 + 4):
         response = client.get(url("customer-detail", customer))
     assert response.status_code == 200
     page = response.content.decode()
@@ -448,3 +450,18 @@ def test_amounts_are_grouped_by_thousands_in_chinese_too(client, rep):
     client.force_login(rep)
     page = client.get(customer.get_absolute_url(), HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
     assert "¥1,200,000" in page
+
+
+@pytest.mark.parametrize(
+    ("amount", "currency", "shown"),
+    [
+        (Decimal("650000"), "CNY", "¥650,000"),
+        (Decimal("1240496.75"), "CNY", "¥1,240,496.75"),
+        (Decimal("74477"), "EUR", "74,477.00 EUR"),
+        (None, "USD", ""),
+    ],
+)
+def test_money_groups_thousands_in_its_currency(amount, currency, shown):
+    from accounts.templatetags.crm import money
+
+    assert money(amount, currency) == shown

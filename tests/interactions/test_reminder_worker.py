@@ -50,6 +50,7 @@ def run_at_once(work, times: int = 2) -> list:
     return results
 
 
+@pytest.mark.django_db(transaction=True)  # pytest-django runs transactional tests last
 @pytest.mark.usefixtures("migration_data")
 def test_two_sweeps_at_once_deliver_each_reminder_exactly_once(mailoutbox):
     owners = [UserFactory(username=f"concurrent_rep{index}") for index in range(3)]
@@ -69,6 +70,7 @@ def test_two_sweeps_at_once_deliver_each_reminder_exactly_once(mailoutbox):
     assert reminders_sweep(now=NOW).sent == 0
 
 
+@pytest.mark.django_db(transaction=True)  # pytest-django runs transactional tests last
 @pytest.mark.usefixtures("migration_data")
 def test_two_digest_sweeps_at_once_send_one_digest(team_a, mailoutbox):
     from tests.conftest import make_lead
@@ -94,6 +96,7 @@ def _redis_reachable() -> bool:
         return False
 
 
+@pytest.mark.django_db(transaction=True)  # pytest-django runs transactional tests last
 @pytest.mark.usefixtures("migration_data")
 def test_a_real_celery_worker_delivers_the_reminder_once(tmp_path: Path):
     if not settings.CELERY_BROKER_URL.startswith("redis://") or not _redis_reachable():

@@ -161,7 +161,8 @@ def test_the_customer_timeline_shows_interactions_and_tasks(rep):
     assert "interaction" in kinds and "task" in kinds
 
 
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.django_db(transaction=True)  # threads need committed rows; pytest-django runs it last
+@pytest.mark.usefixtures("migration_data")
 def test_record_numbers_stay_unique_when_reps_log_at_once():
     owner = UserFactory(username="concurrent_rep")
     customer = CustomerFactory(owner=owner)

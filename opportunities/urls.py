@@ -1,0 +1,5 @@
+from opportunities.views import board, pages
+
+app_name = "opportunities"
+
+urlpatterns = [*board.urlpatterns, *pages.urlpatterns]
