@@ -5,7 +5,6 @@ is backed by an index of Customer (see its Meta.indexes), and the search box is 
 ``search_text`` backed by a trigram index.
 """
 
-import re
 from datetime import date, datetime, time, timedelta
 
 import django_filters
@@ -15,8 +14,8 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 from accounts.access import Scope, scope_of
-from customers import normalize
 from customers.models import Customer, CustomerQuerySet
+from customers.normalize import search_needle
 from customers.selectors import (
     customer_owner_choices,
     customer_team_choices,
@@ -25,11 +24,6 @@ from customers.selectors import (
     source_choices,
     tag_choices,
 )
-
-# A query made only of digits and phone punctuation is searched as a phone number: the search
-# text holds every phone also as digits only (customers.normalize.search_text).
-_PHONE_LIKE = re.compile(r"^[\d\s\-+()（）.]+$")
-_MIN_PHONE_DIGITS = 5
 
 TAG_MODE_ANY = "or"
 TAG_MODE_ALL = "and"
@@ -65,14 +59,6 @@ SORT_CHOICES = [
 ]
 DEFAULT_SORT = ["-created_at"]
 DEFAULT_SORT_PARAM = "-created"
-
-
-def search_needle(query: str) -> str:
-    """What to look for in ``search_text``: digits only for a phone, else the lowercased text."""
-    query = (query or "").strip()
-    if _PHONE_LIKE.match(query) and len(normalize.phone_key(query)) >= _MIN_PHONE_DIGITS:
-        return normalize.phone_key(query)
-    return query.casefold()
 
 
 def _date_input() -> forms.DateInput:

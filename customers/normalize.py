@@ -97,3 +97,17 @@ def set_keys(customer, contacts: list[tuple[str, str, str]]) -> None:
         email=customer.email,
         contacts=contacts,
     )
+
+
+# A query made only of digits and phone punctuation is searched as a phone number: the search
+# text holds every phone also as digits only (search_text).
+_PHONE_LIKE = re.compile(r"^[\d\s\-+()（）.]+$")
+_MIN_PHONE_DIGITS = 5
+
+
+def search_needle(query: str) -> str:
+    """What to look for in ``search_text``: digits only for a phone, else the lowercased text."""
+    query = (query or "").strip()
+    if _PHONE_LIKE.match(query) and len(phone_key(query)) >= _MIN_PHONE_DIGITS:
+        return phone_key(query)
+    return query.casefold()

@@ -4,11 +4,12 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 from django.contrib.auth.models import Permission
-from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet
+from django.db.models import Count, Exists, F, OuterRef, Prefetch, Q, QuerySet
 from django.shortcuts import get_object_or_404
 
 from accounts.access import Scope, led_team_ids, scope_of
 from accounts.models import Team, User
+from customers import normalize
 from customers.models import Contact, Customer, CustomerQuerySet, Industry, Segment, Source, Tag
 
 if TYPE_CHECKING:
@@ -88,6 +89,22 @@ def customers_with_tags(
         )
         return queryset.filter(pk__in=having_all)
     return queryset.filter(Exists(through.objects.filter(customer_id=OuterRef("pk"), tag_id__in=tag_ids)))
+
+
+def customers_matching(user, query: str, *, limit: int = 20) -> tuple[list[Customer], bool]:
+    """Customers in ``user``'s scope matching a name fragment, a number or a phone (any format),
+    the most recently contacted first: at most ``limit``, and whether there are more. The
+    quick-log box and "new opportunity" find their customer with it."""
+    needle = normalize.search_needle(query)
+    if not needle:
+        return [], False
+    rows = list(
+        customers_visible_to(user)
+        .filter(search_text__contains=needle)
+        .select_related("owner")
+        .order_by(F("last_contacted_at").desc(nulls_last=True), "name", "pk")[: limit + 1]
+    )
+    return rows[:limit], len(rows) > limit
 
 
 def customer_owner_choices(actor) -> QuerySet[User]:

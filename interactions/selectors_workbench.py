@@ -150,9 +150,9 @@ def team_choices(user) -> QuerySet[Team]:
     return Team.objects.none()
 
 
-def team_members(team: Team) -> list[User]:
+def team_members(team: Team) -> QuerySet[User]:
     """Who a task or customer of the team may be given to: its active members."""
-    return list(User.objects.filter(team=team, is_active=True).order_by("display_name", "username"))
+    return User.objects.filter(team=team, is_active=True).order_by("display_name", "username")
 
 
 @dataclass

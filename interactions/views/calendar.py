@@ -7,14 +7,13 @@ from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
-from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
-from django.utils.cache import patch_vary_headers
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
 from accounts import access
+from accounts.http import htmx_response
 from interactions.selectors_calendar import calendar_days, calendar_subject, calendar_subjects
 
 VIEW_TASK = "interactions.view_followuptask"
@@ -80,9 +79,7 @@ def task_calendar(request: HttpRequest) -> HttpResponse:
         "week_url": _url(WEEK, day, shown),
     }
     template = "interactions/calendar.html"
-    response = TemplateResponse(request, f"{template}#calendar" if request.htmx else template, context)
-    patch_vary_headers(response, ["HX-Request"])
-    return response
+    return htmx_response(request, f"{template}#calendar" if request.htmx else template, context)
 
 
 urlpatterns = [path("tasks/calendar/", task_calendar, name="calendar")]

@@ -10,7 +10,6 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.cache import patch_vary_headers
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -18,6 +17,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from accounts import access
 from accounts.errors import DomainError
 from accounts.exports import start_export
+from accounts.http import htmx_response, safe_next
 from accounts.paging import CappedPaginator
 from interactions import exports as interaction_exports
 from interactions.forms.lists import ExportForm, TaskDoneForm, TaskEditForm, list_query
@@ -49,23 +49,6 @@ def _with_query(url_name: str, query: str) -> str:
     return f"{url}?{query}" if query else url
 
 
-def _next_url(request: HttpRequest, fallback: str) -> str:
-    """Where an action returns to: the page it was posted from (a list with its filters) when
-    that is on this site, else ``fallback``."""
-    target = request.POST.get("next") or request.GET.get("next") or ""
-    if target and url_has_allowed_host_and_scheme(
-        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-    ):
-        return target
-    return fallback
-
-
-def _fragment(request: HttpRequest, template: str, context: dict, status: int = 200) -> TemplateResponse:
-    response = TemplateResponse(request, template, context, status=status)
-    patch_vary_headers(response, ["HX-Request"])
-    return response
-
-
 # Interactions
 
 
@@ -84,7 +67,7 @@ def interaction_list(request: HttpRequest) -> HttpResponse:
         "can_export": user.has_perm(EXPORT),
     }
     template = "interactions/interaction_list.html"
-    return _fragment(request, f"{template}#results" if request.htmx else template, context)
+    return htmx_response(request, f"{template}#results" if request.htmx else template, context)
 
 
 @require_GET
@@ -169,7 +152,7 @@ def task_list(request: HttpRequest) -> HttpResponse:
         "can_export": user.has_perm(EXPORT),
     }
     template = "interactions/task_list.html"
-    return _fragment(request, f"{template}#results" if request.htmx else template, context)
+    return htmx_response(request, f"{template}#results" if request.htmx else template, context)
 
 
 @require_GET
@@ -194,13 +177,13 @@ def _after_action(request: HttpRequest, task: FollowUpTask, error: str | None) -
         context = {
             "task": _decorate([row], timezone.now())[0],
             "row_error": error,
-            "next_url": _next_url(request, reverse("interactions:task-list")),
+            "next_url": safe_next(request, reverse("interactions:task-list")),
             "can_change": request.user.has_perm(CHANGE_TASK),
         }
-        return _fragment(request, "interactions/task_list.html#task_row", context)
+        return htmx_response(request, "interactions/task_list.html#task_row", context)
     if error:
         messages.error(request, error)
-    response = redirect(_next_url(request, task.get_absolute_url()))
+    response = redirect(safe_next(request, task.get_absolute_url()))
     patch_vary_headers(response, ["HX-Request"])
     return response
 
@@ -248,7 +231,7 @@ def task_edit(request: HttpRequest, pk: int) -> HttpResponse:
     user = request.user
     task = task_get(user, pk)
     access.require(user, CHANGE_TASK)
-    back = _next_url(request, task.get_absolute_url())
+    back = safe_next(request, task.get_absolute_url())
     if task.status != FollowUpTask.Status.OPEN:
         messages.error(request, _("This task is no longer open."))
         return redirect(back)

@@ -10,13 +10,11 @@ checks the permission to add (403: directors and service agents only read).
 from typing import Any
 
 from django.contrib import messages
-from django.db.models import F
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
-from django.utils.cache import patch_vary_headers
 from django.utils.formats import date_format
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
@@ -24,11 +22,11 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from accounts import access
 from accounts.errors import DomainError
+from accounts.http import htmx_response
 from customers import hooks
-from customers.filters import search_needle
 from customers.forms.detail import StageForm
 from customers.models import Customer
-from customers.selectors import customer_get, customers_visible_to
+from customers.selectors import customer_get, customers_matching, customers_visible_to
 from interactions.forms.logging import (
     InteractionLogForm,
     TaskForm,
@@ -52,12 +50,6 @@ TIMELINE_LIMIT = 50
 SEARCH_LIMIT = 10
 QUICK = "quick"  # ``from=quick``: the form was opened from the quick-log page
 WORKBENCH = "workbench"  # ``from=workbench``: opened in place on the rep's workbench (home page)
-
-
-def _response(request: HttpRequest, template: str, context: dict[str, Any]) -> TemplateResponse:
-    response = TemplateResponse(request, template, context)
-    patch_vary_headers(response, ["HX-Request"])
-    return response
 
 
 def _proposal(customer: Customer, *, proposal_sent: bool, stage: str) -> Proposal | None:
@@ -139,7 +131,7 @@ def _saved(
         # In place on the workbench: the note where the form was, and out of band the task
         # sections (the proposed next task appears; "done" now offers this interaction first).
         context = {"customer": customer, "interaction": interaction, "message": message, "tasks_oob": True}
-        return _response(request, "interactions/workbench.html#logged", context | tasks_context(request))
+        return htmx_response(request, "interactions/workbench.html#logged", context | tasks_context(request))
     # In place: a success note where the form was, and out of band the customer page's timeline
     # (customers/customer_detail.html#timeline), the header badge, last contacted / next
     # follow-up, and the stage card when the stage moved.
@@ -155,7 +147,7 @@ def _saved(
     if context["stage_oob"]:
         context["stage_form"] = StageForm(initial={"stage": customer.stage})
         context["stage_changes"] = list(customer.stage_changes.select_related("changed_by"))
-    return _response(request, f"{LOG_TEMPLATE}#saved", context)
+    return htmx_response(request, f"{LOG_TEMPLATE}#saved", context)
 
 
 @require_http_methods(["GET", "POST"])
@@ -170,7 +162,7 @@ def interaction_log(request: HttpRequest, customer_pk: int) -> HttpResponse:
     if request.method == "GET" and request.GET.get("part") == "proposal":
         form, proposal = _reproposed(request, customer, _log_form(request, customer, request.GET))
         context = _log_context(request, customer, form, proposal, source)
-        return _response(request, f"{LOG_TEMPLATE}#proposal", context)
+        return htmx_response(request, f"{LOG_TEMPLATE}#proposal", context)
     if request.method == "GET":
         proposal = _proposal(customer, proposal_sent=False, stage="")
         form = _log_form(request, customer, initial=proposal_initial(proposal))
@@ -194,28 +186,12 @@ def interaction_log(request: HttpRequest, customer_pk: int) -> HttpResponse:
                     request, customer, interaction, message, stage_before=stage_before, source=source
                 )
     context = _log_context(request, customer, form, proposal, source)
-    return _response(request, f"{LOG_TEMPLATE}#form" if request.htmx else LOG_TEMPLATE, context)
-
-
-def _search(user, query: str) -> tuple[list[Customer], bool]:
-    """Customers in scope matching a name fragment, a number or a phone (any format: the needle
-    of a phone is its digits, as on the customer list); at most ``SEARCH_LIMIT``, the most
-    recently contacted first, and whether there are more."""
-    needle = search_needle(query)
-    if not needle:
-        return [], False
-    rows = list(
-        customers_visible_to(user)
-        .filter(search_text__contains=needle)
-        .select_related("owner")
-        .order_by(F("last_contacted_at").desc(nulls_last=True), "name", "pk")[: SEARCH_LIMIT + 1]
-    )
-    return rows[:SEARCH_LIMIT], len(rows) > SEARCH_LIMIT
+    return htmx_response(request, f"{LOG_TEMPLATE}#form" if request.htmx else LOG_TEMPLATE, context)
 
 
 def _search_context(request: HttpRequest) -> dict[str, Any]:
     query = request.GET.get("q", "").strip()[:100]
-    results, more = _search(request.user, query)
+    results, more = customers_matching(request.user, query, limit=SEARCH_LIMIT)
     return {"query": query, "results": results, "more": more, "limit": SEARCH_LIMIT}
 
 
@@ -227,14 +203,14 @@ def quick_log(request: HttpRequest) -> HttpResponse:
     context = _search_context(request)
     last = request.GET.get("last", "")
     context["last"] = customers_visible_to(request.user).filter(pk=last).first() if last.isdigit() else None
-    return _response(request, QUICK_TEMPLATE, context)
+    return htmx_response(request, QUICK_TEMPLATE, context)
 
 
 @require_GET
 def customer_search(request: HttpRequest) -> HttpResponse:
     """The quick-log page's results while typing (an htmx fragment)."""
     access.require(request.user, ADD_INTERACTION)
-    return _response(request, f"{QUICK_TEMPLATE}#results", _search_context(request))
+    return htmx_response(request, f"{QUICK_TEMPLATE}#results", _search_context(request))
 
 
 @require_http_methods(["GET", "POST"])

@@ -21,6 +21,7 @@ from django.views.decorators.http import require_GET, require_POST
 from accounts import access
 from accounts.access import Scope, led_team_ids, scope_of
 from accounts.errors import DomainError
+from accounts.http import htmx_response
 from accounts.models import Team, User
 from customers.forms.lifecycle import TransferForm
 from customers.selectors import customer_get, customer_transfer_targets, manages
@@ -37,7 +38,7 @@ from interactions.selectors_workbench import (
     team_overdue,
 )
 from interactions.services.follow_up import task_reassign
-from interactions.views.lists import CHANGE_TASK, VIEW_TASK, _fragment, overdue_label, overdue_since
+from interactions.views.lists import CHANGE_TASK, VIEW_TASK, overdue_label, overdue_since
 
 TEMPLATE = "interactions/team.html"
 TRANSFER = "customers.transfer_customer"
@@ -79,7 +80,7 @@ def _overdue_context(
         "team": team,
         "groups": groups,
         "overdue_total": sum(group.count for group in groups),
-        "members": team_members(team),
+        "members": list(team_members(team)),
         "can_reassign_tasks": request.user.has_perm(CHANGE_TASK),
         "next_url": _team_url(team),
     }
@@ -114,7 +115,7 @@ def team_page(request: HttpRequest) -> HttpResponse:
     if team is not None:
         context |= _overdue_context(request, team) | _stale_context(request, team)
         context["reviews"] = review_summary(user, team=team)
-    return _fragment(request, TEMPLATE, context)
+    return htmx_response(request, TEMPLATE, context)
 
 
 def _managed_team_of(user, owner: User) -> None:
@@ -136,7 +137,7 @@ def team_task_reassign(request: HttpRequest, pk: int) -> HttpResponse:
     team = task.owner.team
     if team is None:
         raise PermissionDenied
-    members = User.objects.filter(team=team, is_active=True)
+    members = team_members(team)
     form = TaskReassignForm(request.POST, members=members)
     error = None
     if not form.is_valid():
@@ -149,7 +150,9 @@ def team_task_reassign(request: HttpRequest, pk: int) -> HttpResponse:
         except DomainError as domain_error:
             error = domain_error.message
     if request.htmx:
-        return _fragment(request, f"{TEMPLATE}#overdue", _overdue_context(request, team, {task.pk: error}))
+        return htmx_response(
+            request, f"{TEMPLATE}#overdue", _overdue_context(request, team, {task.pk: error})
+        )
     if error:
         messages.error(request, error)
     else:
@@ -185,7 +188,9 @@ def team_customer_reassign(request: HttpRequest, pk: int) -> HttpResponse:
         except DomainError as domain_error:
             error = domain_error.message
     if request.htmx:
-        return _fragment(request, f"{TEMPLATE}#stale", _stale_context(request, team, {customer.pk: error}))
+        return htmx_response(
+            request, f"{TEMPLATE}#stale", _stale_context(request, team, {customer.pk: error})
+        )
     if error:
         messages.error(request, error)
     else:

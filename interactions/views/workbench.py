@@ -22,6 +22,7 @@ from django.views.decorators.http import require_POST
 
 from accounts import access, workbench
 from accounts.errors import ConcurrentEditError, DomainError
+from accounts.http import htmx_response, safe_next
 from interactions.forms.workbench import TaskRescheduleForm
 from interactions.models import FollowUpTask
 from interactions.selectors import task_get
@@ -36,7 +37,7 @@ from interactions.selectors_workbench import (
     workbench_tasks,
 )
 from interactions.services.follow_up import task_update
-from interactions.views.lists import CHANGE_TASK, _decorate, _fragment, _next_url
+from interactions.views.lists import CHANGE_TASK, _decorate
 from interactions.views.manager import may_open_team_page
 
 TEMPLATE = "interactions/workbench.html"
@@ -142,16 +143,18 @@ def task_reschedule(request: HttpRequest, pk: int) -> HttpResponse:
             form.add_error("due_at" if error.field == "due_at" else None, error.message)
     ok = form.is_valid()  # False too when the service refused (its error was added)
     if request.htmx:
-        return _fragment(request, f"{TEMPLATE}#tasks", tasks_context(request, {} if ok else {task.pk: form}))
+        return htmx_response(
+            request, f"{TEMPLATE}#tasks", tasks_context(request, {} if ok else {task.pk: form})
+        )
     if ok:
         messages.success(
             request,
             _("The task “%(task)s” is now due %(due)s.")
             % {"task": task.content, "due": _local(form.cleaned_data["due_at"])},
         )
-        return redirect(_next_url(request, reverse("home")))
-    context = {"task": task, "form": form, "next_url": _next_url(request, reverse("home"))}
-    return _fragment(request, "interactions/workbench_reschedule.html", context, status=400)
+        return redirect(safe_next(request, reverse("home")))
+    context = {"task": task, "form": form, "next_url": safe_next(request, reverse("home"))}
+    return htmx_response(request, "interactions/workbench_reschedule.html", context, status=400)
 
 
 def _local(moment: datetime) -> str:

@@ -8,16 +8,15 @@ from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path
 from django.utils.cache import patch_vary_headers
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts import access
 from accounts.errors import ConcurrentEditError, DomainError
 from accounts.exports import start_export
+from accounts.http import htmx_response, safe_next
 from accounts.paging import CappedPaginator
-from customers.filters import search_needle
-from customers.selectors import customers_visible_to
+from customers.selectors import customers_matching, customers_visible_to
 from opportunities import exports as opportunity_exports
 from opportunities import services
 from opportunities.forms import ExportForm, MoveStageForm, OpportunityForm, list_query
@@ -35,22 +34,6 @@ ADD = "opportunities.add_opportunity"
 CHANGE = "opportunities.change_opportunity"
 
 
-def _response(request: HttpRequest, template: str, context: dict, status: int = 200) -> TemplateResponse:
-    response = TemplateResponse(request, template, context, status=status)
-    patch_vary_headers(response, ["HX-Request"])
-    return response
-
-
-def next_url(request: HttpRequest, fallback: str) -> str:
-    """Where an action returns to: the page it was posted from when that is on this site."""
-    target = request.POST.get("next") or request.GET.get("next") or ""
-    if target and url_has_allowed_host_and_scheme(
-        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-    ):
-        return target
-    return fallback
-
-
 @require_GET
 def opportunity_list(request: HttpRequest) -> HttpResponse:
     user = request.user
@@ -65,7 +48,7 @@ def opportunity_list(request: HttpRequest) -> HttpResponse:
         "can_export": user.has_perm(opportunity_exports.EXPORT_PERMISSION),
     }
     template = "opportunities/opportunity_list.html"
-    return _response(request, f"{template}#results" if request.htmx else template, context)
+    return htmx_response(request, f"{template}#results" if request.htmx else template, context)
 
 
 @require_POST
@@ -99,19 +82,6 @@ def opportunity_detail(request: HttpRequest, pk: int) -> HttpResponse:
     return TemplateResponse(request, "opportunities/opportunity_detail.html", context)
 
 
-def _customer_search(user, query: str) -> tuple[list, bool]:
-    needle = search_needle(query)
-    if not needle:
-        return [], False
-    found = list(
-        customers_visible_to(user)
-        .filter(search_text__contains=needle)
-        .select_related("owner")
-        .order_by("name", "pk")[: SEARCH_LIMIT + 1]
-    )
-    return found[:SEARCH_LIMIT], len(found) > SEARCH_LIMIT
-
-
 @require_http_methods(["GET", "POST"])
 def opportunity_create(request: HttpRequest) -> HttpResponse:
     """A new opportunity: ``?customer=<pk>`` (from the customer page) shows the form; without it,
@@ -128,10 +98,10 @@ def opportunity_create(request: HttpRequest) -> HttpResponse:
             raise Http404
     if customer is None:
         query = request.GET.get("q", "").strip()[:100]
-        results, more = _customer_search(user, query)
+        results, more = customers_matching(user, query, limit=SEARCH_LIMIT)
         context: dict[str, Any] = {"query": query, "results": results, "more": more, "limit": SEARCH_LIMIT}
         template = "opportunities/opportunity_choose_customer.html"
-        return _response(request, f"{template}#results" if request.htmx else template, context)
+        return htmx_response(request, f"{template}#results" if request.htmx else template, context)
     if request.method == "POST":
         form = OpportunityForm(request.POST, actor=user, customer=customer)
         if form.is_valid():
@@ -230,13 +200,13 @@ def opportunity_move(request: HttpRequest, pk: int) -> HttpResponse:
                     _("%(name)s moved to %(stage)s.")
                     % {"name": opportunity.name, "stage": opportunity.stage},
                 )
-                return redirect(next_url(request, fallback))
+                return redirect(safe_next(request, fallback))
     else:
         initial = {"stage": request.GET.get("stage")} if request.GET.get("stage", "").isdigit() else None
         form = MoveStageForm(opportunity=opportunity, initial=initial)
-    context = {"opportunity": opportunity, "form": form, "next": next_url(request, fallback)}
+    context = {"opportunity": opportunity, "form": form, "next": safe_next(request, fallback)}
     template = "opportunities/opportunity_move.html"
-    return _response(request, f"{template}#move-form" if request.htmx else template, context)
+    return htmx_response(request, f"{template}#move-form" if request.htmx else template, context)
 
 
 urlpatterns = [
