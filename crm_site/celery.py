@@ -7,6 +7,7 @@ below is a sweep that looks at the database and is safe to run twice or late.
 import os
 
 from celery import Celery
+from celery.schedules import crontab
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "crm_site.settings")
 
@@ -37,4 +38,19 @@ app.conf.beat_schedule = {
     "create-care-tasks": {"task": "interactions.tasks.care.create_care_tasks", "schedule": 60 * 60.0},
     # Exported files hold customer data: delete those older than EXPORT_RETENTION_DAYS, daily.
     "delete-expired-exports": {"task": "accounts.tasks.delete_expired_exports", "schedule": 24 * 3600.0},
+    # Stale-deal alerts: opportunities over their stage's expected days or with an overdue next step,
+    # to the owner and past DEAL_ALERT_LEAD_AFTER_DAYS the team lead; one unique row per alert.
+    "send-deal-alerts": {"task": "opportunities.tasks.alerts.send_deal_alerts", "schedule": 60 * 60.0},
+    # 回款预警: overdue instalments to the order's owner and past PAYMENT_WARNING_LEAD_AFTER_DAYS the
+    # team lead; one unique row per instalment, due date and recipient.
+    "send-payment-warnings": {
+        "task": "opportunities.tasks.alerts.send_payment_warnings",
+        "schedule": 60 * 60.0,
+    },
+    # Sent quotes past their validity become expired, at 01:00 local time (CELERY_TIMEZONE); one
+    # conditional UPDATE, so a missed day is caught up by the next run.
+    "expire-quotes": {
+        "task": "opportunities.tasks.quotes.expire_quotes",
+        "schedule": crontab(hour=1, minute=0),
+    },
 }

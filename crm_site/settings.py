@@ -257,6 +257,13 @@ if REMINDER_DIGEST_HOUR > 23:
 # Care tasks (interactions.services.care): birthday care tasks are created this many days before
 # the birthday (and up to the day itself, so a late sweep catches up).
 CARE_BIRTHDAY_DAYS_BEFORE = env_int("CARE_BIRTHDAY_DAYS_BEFORE", 3, minimum=0)
+# Stale-deal alerts (opportunities.services.alerts): the owner is told as soon as an opportunity is
+# over its stage's expected days or its next step's date has passed; the team lead too once it is
+# this many days beyond that.
+DEAL_ALERT_LEAD_AFTER_DAYS = env_int("DEAL_ALERT_LEAD_AFTER_DAYS", 7, minimum=0)
+# Overdue-payment warnings (回款预警): the order's owner from the first day an instalment is
+# overdue, the team lead too once it is this many days overdue.
+PAYMENT_WARNING_LEAD_AFTER_DAYS = env_int("PAYMENT_WARNING_LEAD_AFTER_DAYS", 3, minimum=0)
 # /healthz reports the worker as down when its last heartbeat is older than this.
 WORKER_HEARTBEAT_MAX_AGE = env_int("WORKER_HEARTBEAT_MAX_AGE", 180, minimum=30)
 
@@ -314,6 +321,16 @@ SITE_URL = env_str("SITE_URL", "").rstrip("/")
 
 # The product name in the header and in e-mails; empty means the translated default "客户关系管理".
 SITE_NAME = env_str("SITE_NAME", "")
+# The printed quote's letterhead (报价单抬头): the company's name, address and contact details, its
+# taxpayer ID (纳税人识别号) and bank account (开户行及账号). Empty values are left out; an empty name
+# falls back to SITE_NAME.
+COMPANY_NAME = env_str("COMPANY_NAME", "")
+COMPANY_ADDRESS = env_str("COMPANY_ADDRESS", "")
+COMPANY_PHONE = env_str("COMPANY_PHONE", "")
+COMPANY_EMAIL = env_str("COMPANY_EMAIL", "")
+COMPANY_WEBSITE = env_str("COMPANY_WEBSITE", "")
+COMPANY_TAX_ID = env_str("COMPANY_TAX_ID", "")
+COMPANY_BANK_ACCOUNT = env_str("COMPANY_BANK_ACCOUNT", "")
 
 # Customer value classes (SPEC 2): expected annual contract value in CNY at which A and B start.
 CUSTOMER_CLASS_A_MIN = Decimal(env_int("CUSTOMER_CLASS_A_MIN", 500_000, minimum=1))

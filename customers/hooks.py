@@ -5,14 +5,18 @@ customers must move their records, a transfer must move open tasks, erasing a cu
 data must reach their texts, and the customer page shows their entries on one timeline. Each of
 those apps registers here in its ``AppConfig.ready()``; ``customers`` registers its own contacts,
 attachments and history the same way. The personal-data export (PIPL access request) gathers
-their records the same way.
+their records the same way. The customer page shows their panels (an app's summary of this
+customer, e.g. orders and collections) through ``register_customer_panel``.
 """
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
+from django.http import HttpRequest
+from django.template.loader import render_to_string
 from django.utils.functional import Promise
+from django.utils.safestring import SafeString
 
 
 @dataclass(frozen=True)
@@ -59,6 +63,22 @@ _erase: dict[str, EraseHandler] = {}
 _personal_data: dict[str, PersonalDataProvider] = {}
 
 
+@dataclass(frozen=True)
+class CustomerPanel:
+    """A card on the customer page: ``template_name`` rendered with what
+    ``context(customer, user)`` returns (None leaves the panel out). ``allowed(user)`` is checked
+    first, so a panel costs no query for users who never see it."""
+
+    name: str
+    template_name: str  # may name a template partial: "app/page.html#panel"
+    context: Callable[..., dict | None]
+    order: int = 100
+    allowed: Callable[..., bool] = lambda user: True
+
+
+_customer_panels: dict[str, CustomerPanel] = {}
+
+
 def register_merge(handler: MergeHandler) -> None:
     _merge[handler.name] = handler
 
@@ -99,3 +119,30 @@ def register_personal_data(name: str, provider: PersonalDataProvider) -> None:
 
 def personal_data_providers() -> dict[str, PersonalDataProvider]:
     return dict(_personal_data)
+
+
+def register_customer_panel(
+    name: str,
+    template_name: str,
+    context_fn: Callable[..., dict | None],
+    order: int = 100,
+    allowed: Callable[..., bool] = lambda user: True,
+) -> None:
+    _customer_panels[name] = CustomerPanel(name, template_name, context_fn, order, allowed)
+
+
+def render_customer_panels(request: HttpRequest, customer) -> list[SafeString]:
+    """The HTML of each registered panel the user may see for ``customer``, in order."""
+    rendered = []
+    for panel in sorted(_customer_panels.values(), key=lambda p: (p.order, p.name)):
+        if not panel.allowed(request.user):
+            continue
+        context = panel.context(customer, request.user)
+        if context is None:
+            continue
+        rendered.append(
+            render_to_string(
+                panel.template_name, {"panel": panel, "customer": customer, **context}, request=request
+            )
+        )
+    return rendered

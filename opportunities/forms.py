@@ -1,14 +1,17 @@
-"""Forms of the opportunity pages: create/edit (with the version read, for optimistic locking),
-move stage (lost asks for a reason) and export."""
+"""Forms of the opportunity pages: create (with the owner the actor may choose) and edit (with the
+version read, for optimistic locking), move stage (probability; lost asks for a reason) and export."""
 
 import json
 from decimal import Decimal
 
 from django import forms
+from django.contrib.auth.models import Permission
+from django.db.models import Q, QuerySet
 from django.http import QueryDict
 from django.utils.translation import gettext_lazy as _
 
-from accounts.models import Export
+from accounts.access import Scope, led_team_ids, scope_of
+from accounts.models import Export, User
 from customers.selectors import source_choices
 from customers.services.history import snapshot
 from opportunities.models import Opportunity
@@ -20,10 +23,37 @@ def _date_input() -> forms.DateInput:
     return forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 
 
+def owner_choices(actor) -> QuerySet[User]:
+    """Who ``actor`` may make the owner of a new opportunity (validated by the owner field).
+
+    Users who see every team: any active user who may add opportunities (through a group or
+    directly). A team lead: themselves and those of the teams they lead. Anyone else: themselves.
+    """
+    permission = Permission.objects.filter(
+        content_type__app_label="opportunities", codename="add_opportunity"
+    )
+    can_add = User.objects.filter(
+        Q(is_superuser=True) | Q(groups__permissions__in=permission) | Q(user_permissions__in=permission)
+    )
+    users = User.objects.filter(is_active=True, pk__in=can_add.values("pk"))
+    scope = scope_of(actor)
+    if scope is Scope.TEAM:
+        users = users.filter(Q(pk=actor.pk) | Q(team_id__in=led_team_ids(actor)))
+    elif scope is not Scope.ALL:
+        users = users.filter(pk=actor.pk)
+    return users.select_related("team").order_by("team__name", "display_name", "username")
+
+
+class OwnerChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, user: User) -> str:
+        return f"{user} · {user.team}" if user.team_id else str(user)
+
+
 class OpportunityForm(forms.ModelForm):
     """Create (with customer and stage) or edit (with ``version`` and ``seen``)."""
 
     customer = forms.ModelChoiceField(label=_("Customer"), queryset=None)
+    owner = OwnerChoiceField(label=_("Owner"), queryset=None, required=False)
     stage = forms.ModelChoiceField(label=_("Stage"), queryset=None)
     probability = forms.IntegerField(
         label=_("Probability (%)"),
@@ -64,8 +94,10 @@ class OpportunityForm(forms.ModelForm):
         self.fields["next_step"].required = True
         self.fields["next_step_date"].required = True
         editing = self.instance.pk is not None
+        self.actor = actor
         if editing:
             del self.fields["customer"]
+            del self.fields["owner"]
             del self.fields["stage"]
             self.fields["version"].required = True
             if not self.is_bound:
@@ -82,6 +114,18 @@ class OpportunityForm(forms.ModelForm):
             self.fields["stage"].queryset = open_stages()
             if customer is not None:
                 self.fields["customer"].initial = customer.pk
+            owners = owner_choices(actor)
+            if scope_of(actor) in (Scope.ALL, Scope.TEAM):
+                self.fields["owner"].queryset = owners
+                self.fields["owner"].empty_label = None
+                self.fields["owner"].required = True
+                if scope_of(actor) is Scope.TEAM:
+                    self.fields["owner"].help_text = _("You or a member of a team you lead.")
+                if not self.is_bound:
+                    self.initial.setdefault("owner", actor.pk)
+            else:
+                # A rep owns what they create: no field to tamper with.
+                del self.fields["owner"]
             if not self.is_bound:
                 self.initial.setdefault("stage", open_stages().values_list("pk", flat=True).first())
 
@@ -102,6 +146,10 @@ class OpportunityForm(forms.ModelForm):
             return None
         return value if isinstance(value, dict) else None
 
+    def chosen_owner(self) -> User:
+        """The chosen owner (the actor when the form has no owner field)."""
+        return self.cleaned_data.get("owner") or self.actor
+
     def opportunity_fields(self) -> dict:
         return {name: self.cleaned_data[name] for name in EDITABLE_FIELDS if name != "probability"}
 
@@ -110,6 +158,13 @@ class MoveStageForm(forms.Form):
     """Move to another stage: a select on each board card, or the move page (lost: a reason)."""
 
     stage = forms.ModelChoiceField(label=_("Move to"), queryset=None)
+    probability = forms.IntegerField(
+        label=_("Probability (%)"),
+        min_value=0,
+        max_value=100,
+        required=False,
+        help_text=_("Leave empty for the stage's default."),
+    )
     lost_reason = forms.ModelChoiceField(label=_("Lost reason"), queryset=None, required=False)
     lost_note = forms.CharField(
         label=_("Lost note"), required=False, widget=forms.Textarea(attrs={"rows": 2}), max_length=2000
@@ -138,6 +193,7 @@ class MoveStageForm(forms.Form):
         data = self.cleaned_data
         return {
             "stage": data["stage"],
+            "probability": data.get("probability"),
             "lost_reason": data.get("lost_reason"),
             "lost_note": data.get("lost_note", ""),
             "next_step": data.get("next_step") or None,

@@ -111,10 +111,11 @@ class _Seeder:
         """How far it got (index into open stages) and how it ended: open, won or lost."""
         last = len(self.open_stages) - 1
         if forced is not None:
-            slot = forced % (len(self.open_stages) + 2)
+            # Every open stage once, then two wins (orders and collections to show) and a loss.
+            slot = forced % (len(self.open_stages) + 3)
             if slot <= last:
                 return slot, "open"
-            return (last, "won") if slot == last + 1 else (self.rng.randint(0, last), "lost")
+            return (last, "won") if slot <= last + 2 else (self.rng.randint(0, last), "lost")
         roll = self.rng.random()
         if customer_stage == Customer.Stage.DEAL:
             return (last, "won") if roll < 0.7 else (self.rng.randint(1, last), "open")
@@ -130,7 +131,8 @@ class _Seeder:
             datetime.timedelta(days=max(stage.expected_days, 3) * self.rng.uniform(0.3, 2.4))
             for stage in path[:-1]
         ]
-        room = self.now - created - datetime.timedelta(hours=1)
+        # Squeezed into the time since creation, ending some while ago (not all just now).
+        room = (self.now - created) * self.rng.uniform(0.5, 0.95) - datetime.timedelta(hours=1)
         total = sum(gaps, datetime.timedelta())
         if total > room and total:
             gaps = [gap * (room / total) for gap in gaps]
@@ -218,16 +220,21 @@ class _Seeder:
         return len(built)
 
     def _number(self, opportunities: list[Opportunity]) -> None:
-        """``O`` + creation day + daily sequence, in time order within each day, every day's block
-        reserved in one statement."""
+        """``O`` + creation day + daily sequence, in time order within each day."""
         by_day: dict[str, list[Opportunity]] = defaultdict(list)
         for opportunity in opportunities:
             by_day[f"O{timezone.localtime(opportunity.created_at):%Y%m%d}"].append(opportunity)
-        firsts = _reserve_by_key({key: len(group) for key, group in by_day.items()})
-        for key, group in by_day.items():
-            group.sort(key=lambda opportunity: opportunity.created_at)
-            for offset, opportunity in enumerate(group):
-                opportunity.number = f"{key}{firsts[key] + offset:04d}"
+        assign_numbers(by_day, lambda opportunity: opportunity.created_at)
+
+
+def assign_numbers(by_day: dict[str, list], created) -> None:
+    """Numbers for each day's records (``by_day``: counter key → records), in time order
+    (``created``: a record's moment), every day's block reserved in one statement."""
+    firsts = _reserve_by_key({key: len(group) for key, group in by_day.items()})
+    for key, group in by_day.items():
+        group.sort(key=created)
+        for offset, record in enumerate(group):
+            record.number = f"{key}{firsts[key] + offset:04d}"
 
 
 def _reserve_by_key(counts: dict[str, int]) -> dict[str, int]:

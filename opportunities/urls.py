@@ -1,5 +1,11 @@
-from opportunities.views import board, pages
+from opportunities.views import board, orders, pages, products, quotes
 
 app_name = "opportunities"
 
-urlpatterns = [*board.urlpatterns, *pages.urlpatterns]
+urlpatterns = [
+    *board.urlpatterns,
+    *pages.urlpatterns,
+    *products.urlpatterns,
+    *quotes.urlpatterns,
+    *orders.urlpatterns,
+]

@@ -19,6 +19,9 @@ def pytest_runtest_teardown(item, nextitem):
     may run plain database tests after it (parametrized browser fixtures reorder items). After all
     of the test's fixtures are torn down, since pytest-django's own flush comes last."""
     yield
+    # The last test of the session: the test database is gone (nothing follows to need the rows).
+    if nextitem is None:
+        return
     if {"transactional_db", "live_server"} & set(item.fixturenames):
         with item.config.stash[blocking_manager_key].unblock():
             restore_migration_data()

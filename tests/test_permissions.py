@@ -20,6 +20,8 @@ from tests.factories.customers import AttachmentFactory, ContactFactory, Custome
 from tests.factories.interactions import InteractionFactory, TaskFactory
 from tests.factories.notifications import NotificationFactory
 from tests.factories.opportunities import OpportunityFactory
+from tests.factories.orders import OrderFactory, PaymentFactory, accepted_quote, plan, settle
+from tests.factories.quotes import ProductFactory, quote_with_lines
 
 PERSONAS = [
     "anonymous",
@@ -65,6 +67,10 @@ class Entry:
     kwargs: Callable[[dict], dict] = lambda world: {}
     method: str = "get"
     data: dict = field(default_factory=dict)
+
+
+def quote(world: dict) -> dict:
+    return {"pk": world["quote"].pk}
 
 
 def customer(world: dict) -> dict:
@@ -114,6 +120,31 @@ MATRIX: dict[str, Entry] = {
     "opportunities:opportunity-detail": Entry(VIEW, lambda world: {"pk": world["opportunity"].pk}),
     "opportunities:opportunity-edit": Entry(CHANGE, lambda world: {"pk": world["opportunity"].pk}),
     "opportunities:opportunity-move": Entry(CHANGE, lambda world: {"pk": world["opportunity"].pk}),
+    "opportunities:quote-list": Entry(page(SALES | {"director", "administrator"})),
+    "opportunities:quote-create": Entry(CHANGE, lambda world: {"pk": world["opportunity"].pk}),
+    "opportunities:quote-detail": Entry(VIEW, quote),
+    "opportunities:quote-print": Entry(VIEW, quote),
+    "opportunities:quote-edit": Entry(CHANGE, quote),
+    "opportunities:quote-send": Entry(CHANGE, quote, method="post"),
+    "opportunities:quote-accept": Entry(CHANGE, quote, method="post"),
+    "opportunities:quote-reject": Entry(CHANGE, quote, method="post"),
+    "opportunities:quote-new-version": Entry(CHANGE, quote, method="post"),
+    "opportunities:product-list": Entry(page(SALES | {"director", "administrator"})),
+    "opportunities:product-create": Entry(page(MANAGERS | {"administrator"})),
+    "opportunities:product-edit": Entry(
+        page(MANAGERS | {"administrator"}), lambda world: {"pk": world["product"].pk}
+    ),
+    "opportunities:product-active": Entry(
+        page(MANAGERS | {"administrator"}), lambda world: {"pk": world["product"].pk}, method="post"
+    ),
+    "opportunities:order-list": Entry(page(SALES | {"director", "administrator"})),
+    "opportunities:order-export": Entry(page(SALES | {"director", "administrator"}), method="post"),
+    "opportunities:order-create": Entry(CHANGE, lambda world: {"quote_pk": world["accepted_quote"].pk}),
+    "opportunities:order-detail": Entry(VIEW, lambda world: {"pk": world["order"].pk}),
+    "opportunities:order-plan": Entry(CHANGE, lambda world: {"pk": world["order"].pk}),
+    "opportunities:order-cancel": Entry(CHANGE, lambda world: {"pk": world["order"].pk}),
+    "opportunities:payment-create": Entry(CHANGE, lambda world: {"pk": world["order"].pk}),
+    "opportunities:payment-void": Entry(MANAGE, lambda world: {"pk": world["payment"].pk}),
     # customers: lists and pages without a record
     "customers:customer-list": Entry(page(SALES | {"director", "agent", "administrator"})),
     "customers:customer-create": Entry(page(SALES)),
@@ -220,6 +251,11 @@ def world(
     deleted = CustomerFactory(owner=rep, deleted_at=timezone.now(), deleted_by=lead)
     export = Export.objects.create(user=rep, kind="customers", params={}, format="csv", status="done")
     export.file.save("export.csv", __import__("io").BytesIO(b"a,b\n"), save=True)
+    opportunity = OpportunityFactory(customer=record)
+    order = OrderFactory(opportunity=opportunity)
+    plan(order, (10, "100000"))
+    payment = PaymentFactory(order=order, amount="100")
+    settle(order)
     return {
         "customer": record,
         "second": CustomerFactory(owner=rep),
@@ -234,7 +270,12 @@ def world(
         "interaction": InteractionFactory(customer=record),
         "task": TaskFactory(customer=record),
         "notification": NotificationFactory(recipient=rep),
-        "opportunity": OpportunityFactory(customer=record),
+        "opportunity": opportunity,
+        "quote": quote_with_lines(opportunity=opportunity),
+        "accepted_quote": accepted_quote(opportunity),
+        "product": ProductFactory(),
+        "order": order,
+        "payment": payment,
         "users": {
             "rep": rep,
             "teammate": teammate,

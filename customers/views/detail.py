@@ -135,6 +135,8 @@ def _detail_context(request: HttpRequest, customer: Customer, **extra: Any) -> d
         # customers one manages; a collaborator from another team only sees them.
         "can_manage": manages(user, customer),
         "timeline": hooks.timeline_for(customer, user, limit=TIMELINE_LIMIT),
+        # Other apps' cards (e.g. orders and collections), registered in customers.hooks.
+        "customer_panels": hooks.render_customer_panels(request, customer),
     }
     context.update(extra)
     return context

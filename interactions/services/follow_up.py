@@ -113,7 +113,10 @@ def task_create(
     cadence_rule: CadenceRule | None = None,
     source_interaction: Interaction | None = None,
     refresh: bool = True,
+    care_key: str = "",
 ) -> FollowUpTask:
+    """A new open task; ``care_key`` (unique when not empty) marks a task made once per occasion
+    (a birthday, an after-sales call)."""
     _check_contact(customer, contact)
     if parent is not None and parent.customer_id != customer.pk:
         raise DomainError(_("A sub-task belongs to the customer of its main task."), field="parent")
@@ -132,6 +135,7 @@ def task_create(
         cadence_rule=cadence_rule,
         source_interaction=source_interaction,
         created_by=actor,
+        care_key=care_key,
     )
     if refresh:
         customers_refresh_follow_up([customer.pk])

@@ -23,15 +23,13 @@ Each run works in batches and stops after ``time_budget``; the rest waits for th
 import logging
 import time
 import uuid
-from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from itertools import groupby
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db import models, transaction
-from django.db.models import Count, Exists, F, OuterRef, Q
+from django.db.models import Count, Exists, OuterRef
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.utils.formats import date_format
@@ -40,16 +38,20 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts import notifications
 from accounts.models import Team, User
+from accounts.outbox import (  # the claim, lease and exactly-once delivery, shared with other outboxes
+    LEASE,  # noqa: F401  (still importable from here, e.g. by the reminder tests)
+    MAX_ATTEMPTS,  # noqa: F401
+    SweepResult,
+    claimed,
+    deadline_after,
+    deliver,
+    mark,
+)
 from interactions.models import EscalationStep, FollowUpTask, LeadDigest, TaskQuerySet, TaskReminder
 
 logger = logging.getLogger(__name__)
 
-# The two outboxes share the claim and lease machinery.
-Outbox = type[TaskReminder] | type[LeadDigest]
-
 DUE_SOON = timedelta(days=1)  # SPEC 3: the owner is reminded one day before a task is due
-LEASE = timedelta(minutes=5)  # a claimed row not delivered by then belonged to a dead worker
-MAX_ATTEMPTS = 5  # then the row is marked failed (logged) instead of being retried for ever
 PLAN_BATCH = 1000
 DELIVER_BATCH = 100
 TIME_BUDGET = timedelta(minutes=2)  # below the beat interval, so runs rarely overlap
@@ -73,17 +75,6 @@ def register_notification_kinds() -> None:
         notifications.register(notifications.Kind(key=key, label=label))
 
 
-@dataclass
-class SweepResult:
-    planned: int = 0
-    sent: int = 0
-    skipped: int = 0
-
-
-def _deadline(time_budget: timedelta) -> float:
-    return time.monotonic() + time_budget.total_seconds()
-
-
 def _escalation_key(days: int) -> str:
     return f"day:{days}"
 
@@ -97,11 +88,9 @@ def reminders_sweep(
     """Plan and deliver the task reminders due at ``now``; safe to run twice or concurrently."""
     register_notification_kinds()
     now = now or timezone.now()
-    deadline = _deadline(time_budget)
+    deadline = deadline_after(time_budget)
     result = SweepResult(planned=reminders_plan(now=now, deadline=deadline))
-    _deliver(
-        TaskReminder, _deliver_reminder, now=now, deadline=deadline, batch_size=batch_size, result=result
-    )
+    deliver(TaskReminder, _deliver_reminder, now=now, deadline=deadline, batch_size=batch_size, result=result)
     return result
 
 
@@ -111,7 +100,7 @@ def _open_tasks() -> TaskQuerySet:
 
 def reminders_plan(*, now: datetime, deadline: float | None = None, batch_size: int = PLAN_BATCH) -> int:
     """Insert the missing outbox rows for what the open tasks qualify for at ``now``."""
-    deadline = deadline or _deadline(TIME_BUDGET)
+    deadline = deadline or deadline_after(TIME_BUDGET)
     planned = _plan_step(
         TaskReminder.DUE_SOON,
         _open_tasks().filter(due_at__gte=now, due_at__lte=now + DUE_SOON),
@@ -205,68 +194,11 @@ def _plan_step(
     return planned
 
 
-def _deliver(
-    model: Outbox,
-    deliver_one: Callable[[int, uuid.UUID, datetime], str],
-    *,
-    now: datetime,
-    deadline: float,
-    batch_size: int,
-    result: SweepResult,
-) -> None:
-    # Rows that failed too often (their lease ran out MAX_ATTEMPTS times) stop being retried.
-    failed = model.objects.filter(
-        status=model.Status.SENDING, lease_until__lt=now, attempts__gte=MAX_ATTEMPTS
-    ).update(status=model.Status.FAILED)
-    if failed:
-        logger.error("%d %s rows failed %d times and were given up", failed, model.__name__, MAX_ATTEMPTS)
-    while time.monotonic() < deadline:
-        token, ids = _claim(model, now=now, batch_size=batch_size)
-        if not ids:
-            break
-        for pk in ids:
-            try:
-                outcome = deliver_one(pk, token, now)
-            except Exception:
-                # The row stays "sending" until its lease ends; the next run after that retries it.
-                logger.exception("Delivering %s %s failed; retried after its lease", model.__name__, pk)
-                continue
-            if outcome == "sent":
-                result.sent += 1
-            elif outcome == "skipped":
-                result.skipped += 1
-
-
-def _claim(model: Outbox, *, now: datetime, batch_size: int) -> tuple[uuid.UUID, list[int]]:
-    """Claim up to ``batch_size`` deliverable rows for this run (a token tells them apart)."""
-    token = uuid.uuid4()
-    deliverable = Q(status=model.Status.PENDING) | Q(status=model.Status.SENDING, lease_until__lt=now)
-    with transaction.atomic():
-        ids = list(
-            model.objects.filter(deliverable)
-            .order_by("pk")
-            .select_for_update(skip_locked=True)
-            .values_list("pk", flat=True)[:batch_size]
-        )
-        model.objects.filter(pk__in=ids).update(
-            status=model.Status.SENDING,
-            claim_token=token,
-            lease_until=now + LEASE,
-            attempts=F("attempts") + 1,
-        )
-    return token, ids
-
-
-def _mark(model: Outbox, pk: int, status: str, now: datetime, **fields: object) -> None:
-    model.objects.filter(pk=pk).update(status=status, sent_at=now if status == "sent" else None, **fields)
-
-
 def _deliver_reminder(pk: int, token: uuid.UUID, now: datetime) -> str:
     with transaction.atomic():
         reminder = (
-            TaskReminder.objects.select_for_update(of=("self",))
+            claimed(TaskReminder, pk, token)
             .select_related("task__customer", "task__owner", "recipient")
-            .filter(pk=pk, status=TaskReminder.Status.SENDING, claim_token=token)
             .first()
         )
         if reminder is None:  # our lease ran out and another run took it over
@@ -278,10 +210,10 @@ def _deliver_reminder(pk: int, token: uuid.UUID, now: datetime) -> str:
             or task.customer.deleted_at is not None
             or not recipient.is_active
         ):
-            _mark(TaskReminder, pk, TaskReminder.Status.SKIPPED, now)
+            mark(TaskReminder, pk, TaskReminder.Status.SKIPPED, now)
             return "skipped"
         _notify_task(reminder, task, recipient, now)
-        _mark(TaskReminder, pk, TaskReminder.Status.SENT, now)
+        mark(TaskReminder, pk, TaskReminder.Status.SENT, now)
         return "sent"
 
 
@@ -364,9 +296,9 @@ def digests_sweep(
     that was down at that hour catches up later the same day. Safe to run twice or concurrently."""
     register_notification_kinds()
     now = now or timezone.now()
-    deadline = _deadline(time_budget)
+    deadline = deadline_after(time_budget)
     result = SweepResult(planned=digests_plan(now=now))
-    _deliver(LeadDigest, _deliver_digest, now=now, deadline=deadline, batch_size=batch_size, result=result)
+    deliver(LeadDigest, _deliver_digest, now=now, deadline=deadline, batch_size=batch_size, result=result)
     return result
 
 
@@ -401,12 +333,7 @@ def _manager_url() -> str:
 
 def _deliver_digest(pk: int, token: uuid.UUID, now: datetime) -> str:
     with transaction.atomic():
-        digest = (
-            LeadDigest.objects.select_for_update(of=("self",))
-            .select_related("lead")
-            .filter(pk=pk, status=LeadDigest.Status.SENDING, claim_token=token)
-            .first()
-        )
+        digest = claimed(LeadDigest, pk, token).select_related("lead").first()
         if digest is None:
             return "gone"
         lead = digest.lead
@@ -414,7 +341,7 @@ def _deliver_digest(pk: int, token: uuid.UUID, now: datetime) -> str:
         count = overdue.count()
         if not count or not lead.is_active or digest.day != local_day(now):
             # Nothing overdue any more, or a day that has passed (a stale digest helps nobody).
-            _mark(LeadDigest, pk, LeadDigest.Status.SKIPPED, now)
+            mark(LeadDigest, pk, LeadDigest.Status.SKIPPED, now)
             return "skipped"
         tasks = list(
             overdue.select_related("owner", "customer").order_by(
@@ -454,5 +381,5 @@ def _deliver_digest(pk: int, token: uuid.UUID, now: datetime) -> str:
             email_template="lead_digest",
             email_context={"groups": groups, "count": count, "shown": len(tasks), "day": digest.day},
         )
-        _mark(LeadDigest, pk, LeadDigest.Status.SENT, now, task_count=count)
+        mark(LeadDigest, pk, LeadDigest.Status.SENT, now, task_count=count)
         return "sent"

@@ -12,7 +12,7 @@ from decimal import Decimal
 from django.conf import settings
 from django.core.validators import MinValueValidator
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -50,7 +50,7 @@ class Order(models.Model):
         CANCELLED = "cancelled", pgettext_lazy("order status", "Cancelled")
 
     number = models.CharField(_("contract number"), max_length=20, unique=True, editable=False)
-    title = models.CharField(_("title"), max_length=200)
+    title = models.CharField(pgettext_lazy("document title", "title"), max_length=200)
     quote = models.OneToOneField(
         Quote, verbose_name=_("quote"), on_delete=models.PROTECT, null=True, blank=True, related_name="order"
     )
@@ -112,6 +112,8 @@ class Order(models.Model):
             models.Index(fields=["opportunity"], name="order_opportunity"),
             models.Index(fields=["status", "-signed_on"], name="order_status_signed"),
             models.Index(fields=["amount_cny"], name="order_amount_cny"),
+            # The list's "outstanding, largest first" sort in CNY (selectors_orders).
+            models.Index((F("amount") - F("paid_amount")) * F("rate_to_cny"), name="order_outstanding_cny"),
         ]
 
     def __str__(self) -> str:
@@ -184,7 +186,9 @@ class Payment(models.Model):
         _("amount"), max_digits=16, decimal_places=2, validators=[MinValueValidator(Decimal("0.01"))]
     )
     amount_cny = models.DecimalField(_("amount (CNY)"), max_digits=16, decimal_places=2, editable=False)
-    method = models.CharField(_("method"), max_length=10, choices=Method.choices, default=Method.BANK)
+    method = models.CharField(
+        pgettext_lazy("payment", "method"), max_length=10, choices=Method.choices, default=Method.BANK
+    )
     reference = models.CharField(_("reference"), max_length=100, blank=True)
     note = models.CharField(_("note"), max_length=200, blank=True)
     recorded_by = models.ForeignKey(

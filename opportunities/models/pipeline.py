@@ -175,6 +175,10 @@ class Opportunity(models.Model):
                 name="opp_open_close_date",
             ),
             models.Index(fields=["-closed_at"], condition=Q(closed_at__isnull=False), name="opp_closed"),
+            # Stale-deal alerts: open opportunities whose next step's date has passed.
+            models.Index(
+                fields=["next_step_date"], condition=Q(closed_at__isnull=True), name="opp_open_next_step"
+            ),
             models.Index(fields=["name"], name="opp_name"),
             models.Index(fields=["updated_at"], name="opp_updated"),
         ]

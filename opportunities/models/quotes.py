@@ -59,7 +59,7 @@ class Quote(models.Model):
         blank=True,
         related_name="+",
     )
-    title = models.CharField(_("title"), max_length=200)
+    title = models.CharField(pgettext_lazy("document title", "title"), max_length=200)
     status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.DRAFT)
     currency = models.CharField(
         _("currency"), max_length=3, choices=Opportunity.Currency.choices, default=Opportunity.Currency.CNY
@@ -124,6 +124,10 @@ class Quote(models.Model):
             # The quote list: by status, by date, by total; the expiry sweep (sent, past valid_until).
             models.Index(fields=["status", "-created_at"], name="quote_status_created"),
             models.Index(fields=["-created_at"], name="quote_created"),
+            # The quote list's default: current versions, newest first.
+            models.Index(
+                fields=["-created_at"], condition=Q(superseded_at__isnull=True), name="quote_current_created"
+            ),
             models.Index(fields=["total_cny"], name="quote_total_cny"),
             models.Index(fields=["valid_until"], condition=Q(status="sent"), name="quote_sent_valid_until"),
         ]

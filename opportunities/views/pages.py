@@ -26,12 +26,16 @@ from opportunities.selectors import (
     opportunity_history,
     opportunity_rows,
 )
+from opportunities.selectors_orders import opportunity_orders
+from opportunities.selectors_quotes import opportunity_quotes
+from opportunities.views import board
 
 PER_PAGE = 25
 SEARCH_LIMIT = 20
 VIEW = "opportunities.view_opportunity"
 ADD = "opportunities.add_opportunity"
 CHANGE = "opportunities.change_opportunity"
+VIEW_ORDER = "opportunities.view_order"
 
 
 @require_GET
@@ -76,8 +80,10 @@ def opportunity_detail(request: HttpRequest, pk: int) -> HttpResponse:
     context = {
         "opportunity": opportunity,
         "history": opportunity_history(opportunity),
+        "quotes": opportunity_quotes(opportunity),
         "move_form": MoveStageForm(opportunity=opportunity),
         "can_change": request.user.has_perm(CHANGE),
+        "orders": opportunity_orders(opportunity, request.user) if request.user.has_perm(VIEW_ORDER) else [],
     }
     return TemplateResponse(request, "opportunities/opportunity_detail.html", context)
 
@@ -110,6 +116,7 @@ def opportunity_create(request: HttpRequest) -> HttpResponse:
                     actor=user,
                     customer=form.cleaned_data["customer"],
                     stage=form.cleaned_data["stage"],
+                    owner=form.chosen_owner(),
                     probability=form.cleaned_data.get("probability"),
                     **form.opportunity_fields(),
                 )
@@ -190,21 +197,29 @@ def opportunity_move(request: HttpRequest, pk: int) -> HttpResponse:
             except DomainError as error:
                 form.add_error(error.field if error.field in form.fields else None, error.message)
             else:
+                if request.htmx and (params := board.board_params(request)) is not None:
+                    # From the board: its columns under the same filters, swapped in place.
+                    return board.board_moved(request, opportunity, params)
                 if request.htmx:
                     response = HttpResponse(status=204)
                     response["HX-Refresh"] = "true"
                     patch_vary_headers(response, ["HX-Request"])
                     return response
-                messages.success(
-                    request,
-                    _("%(name)s moved to %(stage)s.")
-                    % {"name": opportunity.name, "stage": opportunity.stage},
-                )
-                return redirect(safe_next(request, fallback))
+                back = safe_next(request, fallback)
+                messages.success(request, board.moved_message(opportunity))
+                if notice := board.aftersales_notice(opportunity, back):
+                    messages.info(request, notice)
+                return redirect(back)
     else:
         initial = {"stage": request.GET.get("stage")} if request.GET.get("stage", "").isdigit() else None
         form = MoveStageForm(opportunity=opportunity, initial=initial)
-    context = {"opportunity": opportunity, "form": form, "next": safe_next(request, fallback)}
+    context = {
+        "opportunity": opportunity,
+        "form": form,
+        "next": safe_next(request, fallback),
+        # The board's filters, kept when the board's move needs this form (e.g. a lost reason).
+        "board": request.POST.get("board", request.GET.get("board")),
+    }
     template = "opportunities/opportunity_move.html"
     return htmx_response(request, f"{template}#move-form" if request.htmx else template, context)
 

@@ -84,6 +84,6 @@ def test_home_query_count_stays_small_with_the_reviews_panel(
     for hours in range(40, 70):
         incomplete_customer(owner=rep, hours_old=hours, review_flagged_at="2026-01-01T00:00:00Z")
     client.force_login(lead)
-    with django_assert_max_num_queries(15):
+    with django_assert_max_num_queries(16):  # +1: the collections panel
         page = client.get(reverse("home")).content.decode()
     assert page.count("bi-exclamation-triangle text-danger") == 5

@@ -189,8 +189,9 @@ def test_customer_page_query_count_does_not_grow(client, django_assert_max_num_q
     # Session, user, 2 × permissions, teams led, customer, then one each: collaborators, contacts,
     # tags, their dimensions, attachments, their uploaders, stage changes, who changed them, history;
     # one per query of the other apps' timeline providers (interactions, tasks, opportunity stage
-    # changes); and the bell's unread count.
-    with django_assert_max_num_queries(15 + 4):
+    # changes); the registered customer panels' queries (orders & collections: open opportunities,
+    # orders with their totals); and the bell's unread count.
+    with django_assert_max_num_queries(15 + 4 + 2):
         response = client.get(url("customer-detail", customer))
     assert response.status_code == 200
     page = response.content.decode()

@@ -212,6 +212,76 @@ def test_other_team_rep_gets_404_creating_on_a_customer_out_of_scope(client, oth
     assert response.status_code == 404 and not Opportunity.objects.exists()
 
 
+# Create: the owner field
+
+
+def test_a_rep_owns_what_they_create_and_cannot_choose_another_owner(client, rep, teammate):
+    customer = CustomerFactory(owner=rep)
+    client.force_login(rep)
+    assert "owner" not in client.get(CREATE, {"customer": customer.pk}).context["form"].fields
+
+    response = client.post(
+        CREATE, {**_form_data(), "customer": customer.pk, "stage": stage("线索").pk, "owner": teammate.pk}
+    )
+
+    assert response.status_code == 302
+    assert Opportunity.objects.get().owner == rep
+
+
+def test_a_lead_chooses_a_member_of_their_team_as_owner(client, lead, rep, teammate, other_team_rep, agent):
+    customer = CustomerFactory(owner=rep)
+    client.force_login(lead)
+    form = client.get(CREATE, {"customer": customer.pk}).context["form"]
+    assert set(form.fields["owner"].queryset) == {lead, rep, teammate}
+    assert form["owner"].value() == lead.pk
+
+    response = client.post(
+        CREATE, {**_form_data(), "customer": customer.pk, "stage": stage("线索").pk, "owner": teammate.pk}
+    )
+
+    assert response.status_code == 302
+    opportunity = Opportunity.objects.get()
+    assert (opportunity.owner, opportunity.team, opportunity.created_by) == (teammate, teammate.team, lead)
+
+
+def test_a_lead_cannot_give_an_opportunity_to_another_team(client, lead, rep, other_team_rep):
+    customer = CustomerFactory(owner=rep)
+    client.force_login(lead)
+
+    response = client.post(
+        CREATE,
+        {
+            **_form_data(name="我的输入"),
+            "customer": customer.pk,
+            "stage": stage("线索").pk,
+            "owner": other_team_rep.pk,
+        },
+    )
+
+    assert response.status_code == 200 and "owner" in response.context["form"].errors
+    assert "我的输入" in response.content.decode() and not Opportunity.objects.exists()
+
+
+def test_all_scope_users_choose_any_active_user_who_may_sell(client, rep, other_team_rep, agent, teammate):
+    from tests.factories.accounts import UserFactory
+
+    boss = UserFactory(username="boss", is_superuser=True)
+    teammate.is_active = False
+    teammate.save()
+    customer = CustomerFactory(owner=rep)
+    client.force_login(boss)
+
+    owners = set(client.get(CREATE, {"customer": customer.pk}).context["form"].fields["owner"].queryset)
+
+    assert {rep, other_team_rep, boss} <= owners
+    assert agent not in owners and teammate not in owners
+    response = client.post(
+        CREATE,
+        {**_form_data(), "customer": customer.pk, "stage": stage("线索").pk, "owner": other_team_rep.pk},
+    )
+    assert response.status_code == 302 and Opportunity.objects.get().team == other_team_rep.team
+
+
 # Edit (optimistic locking)
 
 
@@ -288,6 +358,30 @@ def test_moving_to_lost_without_reason_asks_for_it(client, rep, world):
     client.post(move(world["own"]), {"stage": stage("输单").pk, "lost_reason": lost_reason().pk})
     world["own"].refresh_from_db()
     assert world["own"].stage.name == "输单" and world["own"].closed_at is not None
+
+
+def test_a_move_may_set_the_probability_or_take_the_stages_default(client, rep, world):
+    client.force_login(rep)
+    assert 'name="probability"' in client.get(detail(world["own"])).content.decode()
+    assert 'name="probability"' in client.get(move(world["own"])).content.decode()
+
+    client.post(move(world["own"]), {"stage": stage("方案报价").pk, "probability": "60"})
+    world["own"].refresh_from_db()
+    assert (world["own"].stage.name, world["own"].probability) == ("方案报价", 60)
+
+    client.post(move(world["own"]), {"stage": stage("商务谈判").pk, "probability": ""})
+    world["own"].refresh_from_db()
+    assert world["own"].probability == stage("商务谈判").probability
+
+
+def test_a_probability_over_100_is_refused_and_nothing_moves(client, rep, world):
+    client.force_login(rep)
+
+    response = client.post(move(world["own"]), {"stage": stage("方案报价").pk, "probability": "101"})
+
+    assert response.status_code == 200 and "probability" in response.context["form"].errors
+    world["own"].refresh_from_db()
+    assert world["own"].stage.name == "需求分析" and not StageChange.objects.exists()
 
 
 def test_other_team_rep_cannot_move_and_nothing_changes(client, other_team_rep, world):

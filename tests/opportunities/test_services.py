@@ -42,6 +42,14 @@ def test_rep_creates_opportunity_with_number_team_default_probability_and_histor
     assert change.amount_cny == Decimal("120000.00")
 
 
+def test_an_inactive_user_cannot_be_made_the_owner(rep, teammate):
+    teammate.is_active = False
+    teammate.save()
+    with pytest.raises(DomainError) as error:
+        opportunity_create(actor=rep, customer=CustomerFactory(owner=rep), owner=teammate, **_fields())
+    assert error.value.field == "owner" and not Opportunity.objects.exists()
+
+
 def test_amount_cny_is_rounded_once_half_up():
     assert cny_amount(Decimal("0.05"), Decimal("0.1")) == Decimal("0.01")  # 0.005 → 0.01, not banker's 0.00
     assert cny_amount(Decimal("1234.57"), Decimal("7.123456")) == Decimal("8794.41")  # 8794.405…

@@ -1,7 +1,7 @@
 """Writes of the opportunities app: create, edit (optimistic locking), move between stages.
 
-Winning an opportunity moves the customer to "deal" through the customers app's own service;
-customers never learns about opportunities.
+Winning an opportunity moves the customer to "deal" through the customers app's own service
+(customers never learns about opportunities) and plans the after-sales call (services.aftersales).
 """
 
 from decimal import Decimal
@@ -19,6 +19,7 @@ from customers.models import Customer
 from customers.services.history import snapshot
 from customers.services.profiles import customer_set_stage
 from opportunities.models import LostReason, Opportunity, Stage, StageChange, cny_amount
+from opportunities.services.aftersales import aftersales_task_plan
 
 # What opportunity_update may change; the stage moves through opportunity_move_stage.
 EDITABLE_FIELDS = [
@@ -86,6 +87,8 @@ def opportunity_create(
     if stage is None or not stage.is_open:
         raise DomainError(_("A new opportunity starts in an open stage."), field="stage")
     owner = owner or actor
+    if not owner.is_active:
+        raise DomainError(_("%(user)s is not an active user.") % {"user": owner}, field="owner")
     now = timezone.now()
     opportunity = Opportunity(
         **fields,
@@ -212,4 +215,7 @@ def opportunity_move_stage(
             stage=Customer.Stage.DEAL,
             note=_("Opportunity %(number)s won") % {"number": current.number},
         )
+    if stage.is_won:
+        # SPEC 5: the after-sales call a week later (once per opportunity, even if won again).
+        aftersales_task_plan(actor=actor, opportunity=current, won_at=now)
     return current
