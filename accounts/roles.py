@@ -22,11 +22,19 @@ class Role:
 SALES_REP = Role("Sales rep", _("Sales rep"))
 SALES_MANAGER = Role("Sales manager", _("Sales manager"))
 SALES_DIRECTOR = Role("Sales director", _("Sales director"))
+SERVICE_MANAGER = Role("Service manager", _("Service manager"))
 SERVICE_AGENT = Role("Service agent", _("Service agent"))
 ADMINISTRATOR = Role("Administrator", _("Administrator"))
 
 # Most powerful first: a user in several groups is shown with the first one that matches.
-ROLES: tuple[Role, ...] = (ADMINISTRATOR, SALES_DIRECTOR, SALES_MANAGER, SALES_REP, SERVICE_AGENT)
+ROLES: tuple[Role, ...] = (
+    ADMINISTRATOR,
+    SALES_DIRECTOR,
+    SALES_MANAGER,
+    SERVICE_MANAGER,
+    SALES_REP,
+    SERVICE_AGENT,
+)
 ROLE_BY_GROUP = {role.group_name: role for role in ROLES}
 
 

@@ -47,6 +47,22 @@ app.conf.beat_schedule = {
         "task": "opportunities.tasks.alerts.send_payment_warnings",
         "schedule": 60 * 60.0,
     },
+    # Service levels (工单时效): flags tickets past their first-response or resolution due time,
+    # tells the assignee and escalates to the service manager, and warns SLA_WARNING_MINUTES
+    # before; one unique row per ticket, target, step, due time and recipient.
+    "send-sla-alerts": {"task": "service.tasks.sla.send_sla_alerts", "schedule": 5 * 60.0},
+    # Satisfaction surveys (满意度): mails invitations still pending (a ticket's whose message was
+    # lost, quarterly batches left over); each is claimed under a row lock and marked sent once.
+    "send-survey-invitations": {
+        "task": "service.tasks.surveys.send_survey_invitations",
+        "schedule": 15 * 60.0,
+    },
+    # The quarterly satisfaction survey of deal customers, daily at 10:00 local time: invites those
+    # not yet invited this quarter (unique customer and period, so it acts once per quarter).
+    "send-quarterly-surveys": {
+        "task": "service.tasks.surveys.send_quarterly_surveys",
+        "schedule": crontab(hour=10, minute=0),
+    },
     # Sent quotes past their validity become expired, at 01:00 local time (CELERY_TIMEZONE); one
     # conditional UPDATE, so a missed day is caught up by the next run.
     "expire-quotes": {

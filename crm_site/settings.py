@@ -264,6 +264,18 @@ DEAL_ALERT_LEAD_AFTER_DAYS = env_int("DEAL_ALERT_LEAD_AFTER_DAYS", 7, minimum=0)
 # Overdue-payment warnings (回款预警): the order's owner from the first day an instalment is
 # overdue, the team lead too once it is this many days overdue.
 PAYMENT_WARNING_LEAD_AFTER_DAYS = env_int("PAYMENT_WARNING_LEAD_AFTER_DAYS", 3, minimum=0)
+# Service levels (service.services.alerts): the assignee of a ticket is warned this many minutes
+# before its first response or resolution is due (0: no warning); a miss is escalated at once.
+SLA_WARNING_MINUTES = env_int("SLA_WARNING_MINUTES", 60, minimum=0)
+# Satisfaction surveys (service.services.surveys): a link works this many days after it is sent; a
+# score at or below SURVEY_LOW_SCORE opens an improvement task for the service manager; the public
+# page answers SURVEY_RATE_LIMIT requests per address every SURVEY_RATE_WINDOW_MINUTES (then 429).
+SURVEY_EXPIRY_DAYS = env_int("SURVEY_EXPIRY_DAYS", 14, minimum=1)
+SURVEY_LOW_SCORE = env_int("SURVEY_LOW_SCORE", 2, minimum=0)
+if SURVEY_LOW_SCORE > 4:
+    raise ImproperlyConfigured(f"SURVEY_LOW_SCORE={SURVEY_LOW_SCORE} must be below 5 (scores are 1 to 5).")
+SURVEY_RATE_LIMIT = env_int("SURVEY_RATE_LIMIT", 20, minimum=1)
+SURVEY_RATE_WINDOW_MINUTES = env_int("SURVEY_RATE_WINDOW_MINUTES", 10, minimum=1)
 # /healthz reports the worker as down when its last heartbeat is older than this.
 WORKER_HEARTBEAT_MAX_AGE = env_int("WORKER_HEARTBEAT_MAX_AGE", 180, minimum=30)
 

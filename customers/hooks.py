@@ -146,3 +146,22 @@ def render_customer_panels(request: HttpRequest, customer) -> list[SafeString]:
             )
         )
     return rendered
+
+
+# Who makes the after-sales call of a purchase (SPEC 5). The service app answers with an agent of
+# its after-sales queue; without an answer the seller (the opportunity's owner) calls.
+AftersalesOwner = Callable[..., object | None]
+_aftersales_owner: list[AftersalesOwner] = []
+
+
+def register_aftersales_owner(provider: AftersalesOwner) -> None:
+    """``provider(customer)`` returns the user who should call, or None."""
+    if provider not in _aftersales_owner:
+        _aftersales_owner.append(provider)
+
+
+def aftersales_owner(customer):
+    for provider in _aftersales_owner:
+        if (user := provider(customer)) is not None:
+            return user
+    return None

@@ -34,7 +34,7 @@ from django.db import connection, models, transaction
 from django.db.models import Max, Min, OuterRef, Subquery
 from django.utils import timezone
 
-from accounts.models import NumberSequence
+from accounts.numbering import reserve_numbers_by_key
 from accounts.seeding import SeedContext
 from customers.models import Contact, Customer
 from interactions.models import CadenceRule, FollowUpTask, Interaction
@@ -288,7 +288,7 @@ class _History:
         counts = Counter(days)
         self.day_text.update((day, f"{_date(day):%Y%m%d}") for day in counts)
         keys = {f"G{self.day_text[day]}": day for day in counts}
-        firsts = _reserve_by_key({key: counts[day] for key, day in keys.items()})
+        firsts = reserve_numbers_by_key({key: counts[day] for key, day in keys.items()})
         next_value = {keys[key]: first for key, first in firsts.items()}
         sequences = array("q", bytes(8 * len(flat)))
         for index in sorted(range(len(flat)), key=flat.__getitem__):
@@ -608,29 +608,6 @@ def _phase(row: Row, share: float, moment: int) -> int:
     if stage == "lost":
         return 0 if share < 0.5 else 1
     return 0
-
-
-def _reserve_by_key(counts: dict[str, int]) -> dict[str, int]:
-    """The first of ``count`` consecutive numbers for each key (``G`` + day), all in one statement.
-
-    The same counter rows and ``INSERT … ON CONFLICT DO UPDATE … RETURNING`` as
-    ``accounts.numbering.reserve_numbers``, which takes one statement per day: a thousand for
-    three years of history. Keys are locked in sorted order, so two callers cannot deadlock.
-    """
-    if not counts:
-        return {}
-    quote = connection.ops.quote_name
-    table, key, value = quote(NumberSequence._meta.db_table), quote("key"), quote("last_value")
-    keys = sorted(counts)
-    rows = ", ".join(["(%s, %s)"] * len(keys))
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"INSERT INTO {table} ({key}, {value}) VALUES {rows} "
-            f"ON CONFLICT ({key}) DO UPDATE SET {value} = {table}.{value} + EXCLUDED.{value} "
-            f"RETURNING {key}, {value}",
-            [item for name in keys for item in (name, counts[name])],
-        )
-        return {name: last - counts[name] + 1 for name, last in cursor.fetchall()}
 
 
 def _date(day: int) -> datetime.date:

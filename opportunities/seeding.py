@@ -14,10 +14,10 @@ import time
 from collections import defaultdict
 from decimal import Decimal
 
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils import timezone
 
-from accounts.models import NumberSequence
+from accounts.numbering import assign_numbers
 from accounts.seeding import SeedContext
 from customers.models import Customer
 from opportunities.models import LostReason, Opportunity, Stage, StageChange, cny_amount
@@ -225,33 +225,3 @@ class _Seeder:
         for opportunity in opportunities:
             by_day[f"O{timezone.localtime(opportunity.created_at):%Y%m%d}"].append(opportunity)
         assign_numbers(by_day, lambda opportunity: opportunity.created_at)
-
-
-def assign_numbers(by_day: dict[str, list], created) -> None:
-    """Numbers for each day's records (``by_day``: counter key → records), in time order
-    (``created``: a record's moment), every day's block reserved in one statement."""
-    firsts = _reserve_by_key({key: len(group) for key, group in by_day.items()})
-    for key, group in by_day.items():
-        group.sort(key=created)
-        for offset, record in enumerate(group):
-            record.number = f"{key}{firsts[key] + offset:04d}"
-
-
-def _reserve_by_key(counts: dict[str, int]) -> dict[str, int]:
-    """The first of ``count`` consecutive numbers per counter key, for all keys in one statement:
-    the counter rows and upsert of ``accounts.numbering.reserve_numbers`` (which takes one
-    statement per day). Keys are locked in sorted order, so two callers cannot deadlock."""
-    if not counts:
-        return {}
-    quote = connection.ops.quote_name
-    table, key, value = quote(NumberSequence._meta.db_table), quote("key"), quote("last_value")
-    keys = sorted(counts)
-    rows = ", ".join(["(%s, %s)"] * len(keys))
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"INSERT INTO {table} ({key}, {value}) VALUES {rows} "
-            f"ON CONFLICT ({key}) DO UPDATE SET {value} = {table}.{value} + EXCLUDED.{value} "
-            f"RETURNING {key}, {value}",
-            [item for name in keys for item in (name, counts[name])],
-        )
-        return {name: last - counts[name] + 1 for name, last in cursor.fetchall()}

@@ -21,6 +21,7 @@ from django.db import transaction
 from django.db.models import Min, Q
 from django.utils import timezone
 
+from accounts.numbering import assign_numbers
 from accounts.seeding import SeedContext
 from customers.models import Customer
 from customers.models import StageChange as CustomerStageChange
@@ -35,7 +36,7 @@ from opportunities.models import (
     Stage,
     cny_amount,
 )
-from opportunities.seeding import BATCH, assign_numbers
+from opportunities.seeding import BATCH
 from opportunities.services.quotes import line_amount, price_in_currency, quote_totals
 
 # code, name, unit, list price (CNY)

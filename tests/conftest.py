@@ -19,8 +19,11 @@ def pytest_runtest_teardown(item, nextitem):
     may run plain database tests after it (parametrized browser fixtures reorder items). After all
     of the test's fixtures are torn down, since pytest-django's own flush comes last."""
     yield
-    # The last test of the session: the test database is gone (nothing follows to need the rows).
-    if nextitem is None:
+    from django.db import connection
+
+    # After the session's last test the test database may already be torn down, and the
+    # connection points at the development database again: leave that one alone.
+    if not connection.settings_dict["NAME"].startswith("test_"):
         return
     if {"transactional_db", "live_server"} & set(item.fixturenames):
         with item.config.stash[blocking_manager_key].unblock():
@@ -88,3 +91,23 @@ def agent(db):
 @pytest.fixture
 def administrator(db):
     return UserFactory(username="administrator", is_staff=True, role=roles.ADMINISTRATOR)
+
+
+@pytest.fixture
+def service_team(db):
+    return TeamFactory(name="客户服务部")
+
+
+@pytest.fixture
+def service_manager(service_team):
+    """Service manager (scope_team): lead of 客户服务部, sees the tickets of its agents."""
+    user = UserFactory(username="service_manager", team=service_team, role=roles.SERVICE_MANAGER)
+    service_team.lead = user
+    service_team.save(update_fields=["lead"])
+    return user
+
+
+@pytest.fixture
+def service_agent(service_team, service_manager):
+    """A service agent of 客户服务部 (``agent`` has no team)."""
+    return UserFactory(username="service_agent", team=service_team, role=roles.SERVICE_AGENT)

@@ -16,12 +16,14 @@ from django.utils import timezone
 
 from accounts.models import Export
 from customers.models import CustomerImport
+from service.services.surveys import survey_for_closed_ticket
 from tests.factories.customers import AttachmentFactory, ContactFactory, CustomerFactory, SegmentFactory
 from tests.factories.interactions import InteractionFactory, TaskFactory
 from tests.factories.notifications import NotificationFactory
 from tests.factories.opportunities import OpportunityFactory
 from tests.factories.orders import OrderFactory, PaymentFactory, accepted_quote, plan, settle
 from tests.factories.quotes import ProductFactory, quote_with_lines
+from tests.factories.service import TicketAttachmentFactory, TicketFactory
 
 PERSONAS = [
     "anonymous",
@@ -75,6 +77,16 @@ def quote(world: dict) -> dict:
 
 def customer(world: dict) -> dict:
     return {"pk": world["customer"].pk}
+
+
+# A ticket on rep's customer held by ``agent``: the customer's owner and the lead of the
+# customer's team, the assignee and all-scope roles see it; only agents work on it.
+TICKET_VIEW = _statuses(404, rep=OK, lead=OK, director=OK, agent=OK, administrator=OK)
+TICKET_CHANGE = _statuses(404, rep=403, lead=403, director=403, agent=OK, administrator=403)
+
+
+def ticket(world: dict) -> dict:
+    return {"pk": world["ticket"].pk}
 
 
 MATRIX: dict[str, Entry] = {
@@ -145,6 +157,33 @@ MATRIX: dict[str, Entry] = {
     "opportunities:order-cancel": Entry(CHANGE, lambda world: {"pk": world["order"].pk}),
     "opportunities:payment-create": Entry(CHANGE, lambda world: {"pk": world["order"].pk}),
     "opportunities:payment-void": Entry(MANAGE, lambda world: {"pk": world["payment"].pk}),
+    # service: tickets and the service desk
+    "service:desk": Entry(PUBLIC_TO_STAFF),
+    "service:desk-export": Entry(PUBLIC_TO_STAFF, method="post"),
+    "service:ticket-create": Entry(page(SALES | {"agent"})),
+    "service:ticket-detail": Entry(TICKET_VIEW, ticket),
+    "service:ticket-attachment": Entry(
+        TICKET_VIEW, lambda world: {"pk": world["ticket"].pk, "attachment_pk": world["ticket_attachment"].pk}
+    ),
+    "service:ticket-edit": Entry(TICKET_CHANGE, ticket),
+    "service:ticket-comment": Entry(TICKET_CHANGE, ticket, method="post"),
+    "service:ticket-assign": Entry(TICKET_CHANGE, ticket, method="post"),
+    "service:ticket-resolve": Entry(TICKET_CHANGE, ticket, method="post"),
+    "service:ticket-status": Entry(
+        TICKET_CHANGE, lambda world: {"pk": world["ticket"].pk, "action": "start"}, method="post"
+    ),
+    "service:sla-overview": Entry(page({"administrator"})),
+    # service: satisfaction surveys and purchases
+    "service:survey-list": Entry(page({"agent", "director", "administrator"})),
+    "service:survey-resend": Entry(
+        _statuses(404, rep=403, lead=403, director=403, administrator=403),
+        lambda world: {"pk": world["surveyed_ticket"].pk},
+        method="post",
+    ),
+    "service:purchase-create": Entry(
+        _statuses(404, rep=403, lead=403, director=403, administrator=403),
+        lambda world: {"customer_pk": world["customer"].pk},
+    ),
     # customers: lists and pages without a record
     "customers:customer-list": Entry(page(SALES | {"director", "agent", "administrator"})),
     "customers:customer-create": Entry(page(SALES)),
@@ -211,6 +250,8 @@ MATRIX: dict[str, Entry] = {
 # Public or authentication machinery: reachable without login, tested in tests/accounts/.
 UNSCOPED = {
     "healthz",
+    # The public satisfaction survey (a token, no login): tests/service/test_surveys*.py.
+    "service:survey-answer",
     "login",
     "logout",
     "accounts:set-language",
@@ -256,7 +297,13 @@ def world(
     plan(order, (10, "100000"))
     payment = PaymentFactory(order=order, amount="100")
     settle(order)
+    service_ticket = TicketFactory(customer=record, assignee=agent)
+    surveyed_ticket = TicketFactory(customer=record, status="closed")
+    survey_for_closed_ticket(surveyed_ticket, actor=rep)
     return {
+        "ticket": service_ticket,
+        "surveyed_ticket": surveyed_ticket,
+        "ticket_attachment": TicketAttachmentFactory(ticket=service_ticket),
         "customer": record,
         "second": CustomerFactory(owner=rep),
         "deleted": deleted,

@@ -153,6 +153,13 @@ class Instalment(models.Model):
             models.Index(
                 fields=["due_date"], condition=Q(settled_at__isnull=True), name="instalment_unsettled_due"
             ),
+            # An order's overdue amount (the list's totals and column, the order page): without
+            # it PostgreSQL walks every overdue instalment once per order.
+            models.Index(
+                fields=["order", "due_date"],
+                condition=Q(settled_at__isnull=True),
+                name="instalment_unsettled_order",
+            ),
         ]
 
     def __str__(self) -> str:

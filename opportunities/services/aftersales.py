@@ -8,25 +8,24 @@ and appears on the workbench and calendar). Its ``care_key`` ``aftersales:<oppor
 (unique when not empty) makes it once per opportunity: winning again after a reopen plans nothing.
 
 It falls due seven days after the win at 10:00 in the owner's time zone, moved to the next working
-day: not a Saturday or Sunday, nor a day of the holiday table (interactions.Holiday, kept by the
-administrators). Make-up working days (调休) are not known, so they count as weekends.
+day (interactions.services.workdays: not a weekend nor a day of the holiday table).
 """
 
 import datetime
-import zoneinfo
 
 from django.conf import settings
-from django.utils import timezone, translation
+from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 
+from customers import hooks
 from customers.models import Contact, Customer
-from interactions.models import FollowUpTask, Holiday
+from interactions.models import FollowUpTask
 from interactions.services.follow_up import task_create
+from interactions.services.workdays import working_day_at
 from opportunities.models import Opportunity
 
 AFTERSALES_DAYS = 7
 AFTERSALES_HOUR = 10
-LOOKAHEAD = 30  # holidays looked up past the target day (a week-long 春节 break fits easily)
 # Translators: content of the follow-up task created when an opportunity is won, e.g. "售后回访：CRM系统采购".
 AFTERSALES_CONTENT = _("After-sales call: %(name)s")
 # Customers whose wins get the call: every value class there is (default C).
@@ -37,23 +36,9 @@ def aftersales_key(opportunity: Opportunity) -> str:
     return f"aftersales:{opportunity.pk}"
 
 
-def next_working_day(day: datetime.date) -> datetime.date:
-    """``day`` or the first day after it that is neither a weekend nor in the holiday table."""
-    holidays = set(
-        Holiday.objects.filter(
-            active=True, date__gte=day, date__lte=day + datetime.timedelta(days=LOOKAHEAD)
-        ).values_list("date", flat=True)
-    )
-    while day.weekday() >= 5 or day in holidays:
-        day += datetime.timedelta(days=1)
-    return day
-
-
 def aftersales_due(won_at: datetime.datetime, time_zone: str = "") -> datetime.datetime:
     """10:00 (the owner's time) on the first working day a week after ``won_at``."""
-    zone = zoneinfo.ZoneInfo(time_zone or settings.TIME_ZONE)
-    day = next_working_day(timezone.localtime(won_at, zone).date() + datetime.timedelta(days=AFTERSALES_DAYS))
-    return datetime.datetime.combine(day, datetime.time(AFTERSALES_HOUR), tzinfo=zone)
+    return working_day_at(won_at, days=AFTERSALES_DAYS, hour=AFTERSALES_HOUR, time_zone=time_zone)
 
 
 def aftersales_task_plan(
@@ -67,7 +52,8 @@ def aftersales_task_plan(
     key = aftersales_key(opportunity)
     if FollowUpTask.objects.filter(care_key=key).exists():
         return None
-    owner = opportunity.owner if opportunity.owner.is_active else actor
+    # The service app's after-sales agent when it names one (customers.hooks), else the seller.
+    owner = hooks.aftersales_owner(customer) or (opportunity.owner if opportunity.owner.is_active else actor)
     with translation.override(owner.language or settings.LANGUAGE_CODE):
         content = str(AFTERSALES_CONTENT) % {"name": opportunity.name}
     task = task_create(

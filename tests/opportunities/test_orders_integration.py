@@ -6,6 +6,7 @@ from decimal import Decimal
 
 import pytest
 from django.urls import reverse
+from django.utils.translation import gettext
 
 from customers import hooks
 from customers.models import Customer
@@ -95,13 +96,13 @@ def test_customer_page_queries_do_not_grow_with_orders(client, rep, count, djang
         PaymentFactory(order=order, amount=Decimal("20000"))
         settle(order)
     client.force_login(rep)
-    with django_assert_max_num_queries(21):
+    with django_assert_max_num_queries(24):  # with the service panels
         response = client.get(customer.get_absolute_url())
     page = response.content.decode()
     assert 'id="customer-orders"' in page
     # overdue: 30,000 per order
     assert f"¥{30000 * count:,}" in page
-    assert ("All orders of this customer" in page) == (count > 5)
+    assert (gettext("All orders of this customer") in page) == (count > 5)
 
 
 def test_registered_panels_render_in_order_and_may_opt_out(rf, rep):
@@ -118,7 +119,8 @@ def test_registered_panels_render_in_order_and_may_opt_out(rf, rep):
             "zz-hidden", "opportunities/_customer_orders.html", lambda c, u: {}, allowed=lambda user: False
         )
         rendered = hooks.render_customer_panels(request, customer)
-        assert len(rendered) == 1 and 'id="customer-orders"' in rendered[0]
+        # The two test panels stay out: the orders panel is there once (other apps add theirs).
+        assert sum('id="customer-orders"' in html for html in rendered) == 1
     finally:
         hooks._customer_panels.clear()
         hooks._customer_panels.update(before)

@@ -4,6 +4,7 @@ from decimal import Decimal
 import pytest
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from accounts.exports import export_build
 from accounts.models import Export
@@ -301,7 +302,10 @@ def test_cancelling_an_order(client, rep, lead, order):
     client.force_login(rep)
     response = client.post(url("order-cancel", order), {"reason": "客户撤单"})
     assert response.status_code == 200
-    assert "void them before" in response.content.decode()
+    message = gettext(
+        "Payments were received on this order; a manager must void them before it can be cancelled."
+    )
+    assert message in response.content.decode()
     order.refresh_from_db()
     assert order.status == Order.Status.ACTIVE  # money was received
     client.force_login(lead)

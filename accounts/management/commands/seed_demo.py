@@ -15,7 +15,7 @@ DEMO_PASSWORD = "demo12345"
 TEAMS = {
     "华东销售一组": "manager1",
     "华南销售组": "manager2",
-    "客户服务部": None,
+    "客户服务部": "svcmanager",
 }
 
 # username, display name, role, team, extra flags
@@ -27,7 +27,9 @@ USERS = [
     ("rep2", "张伟", roles.SALES_REP, "华东销售一组", {}),
     ("manager2", "刘洋", roles.SALES_MANAGER, "华南销售组", {}),
     ("rep3", "赵敏", roles.SALES_REP, "华南销售组", {}),
+    ("svcmanager", "周静", roles.SERVICE_MANAGER, "客户服务部", {}),
     ("agent1", "孙丽", roles.SERVICE_AGENT, "客户服务部", {}),
+    ("agent2", "吴涛", roles.SERVICE_AGENT, "客户服务部", {}),
 ]
 
 
