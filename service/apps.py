@@ -77,3 +77,18 @@ class ServiceConfig(AppConfig):
         # The after-sales call of a won order goes to an agent of the after-sales queue.
         hooks.register_aftersales_owner(aftersales_agent)
         survey_services.register_notification_kinds()
+
+        from accounts import workbench
+        from service.views.desk import workbench_panel
+
+        # The home page of those who work on tickets: their open tickets and the desk's badges.
+        workbench.register(
+            workbench.Panel(
+                key="service-tickets",
+                template_name="service/_workbench_tickets.html",
+                context=workbench_panel,
+                order=5,
+                allowed=lambda user: user.has_perm("service.change_ticket"),
+                wide=True,
+            )
+        )

@@ -2,9 +2,11 @@
 paging and export."""
 
 from django.contrib import messages
+from django.db.models import F
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
-from django.urls import path
+from django.urls import path, reverse
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import pgettext
 from django.views.decorators.http import require_GET, require_POST
@@ -23,6 +25,7 @@ from service.selectors import (
     TABS,
     default_tab,
     desk_counts,
+    desk_tab_queryset,
     ticket_filter,
     ticket_rows,
 )
@@ -89,3 +92,31 @@ urlpatterns = [
     path("service/", desk, name="desk"),
     path("service/export/", desk_export, name="desk-export"),
 ]
+
+
+WORKBENCH_TICKETS = 8
+
+
+def workbench_panel(request: HttpRequest) -> dict | None:
+    """The home page's "My tickets" panel for those who work on tickets: the badges of the desk's
+    tabs and their open tickets, nearest resolution due first (four queries)."""
+    user = request.user
+    counts = desk_counts(user)
+    tickets = list(
+        ticket_rows(desk_tab_queryset(user, TAB_MINE)).order_by(
+            F("paused_at").asc(nulls_first=True), F("resolution_due").asc(nulls_last=True), "created_at"
+        )[:WORKBENCH_TICKETS]
+    )
+    now = timezone.now()
+    for ticket in tickets:
+        ticket.late = (
+            ticket.resolution_due is not None and ticket.resolution_due < now and not ticket.paused_at
+        )
+    return {
+        "tickets": tickets,
+        "counts": counts,
+        "more": max(counts[TAB_MINE] - len(tickets), 0),
+        "mine_url": f"{reverse('service:desk')}?tab={TAB_MINE}",
+        "unassigned_url": f"{reverse('service:desk')}?tab={TAB_UNASSIGNED}",
+        "breaching_url": f"{reverse('service:desk')}?tab={TAB_BREACHING}",
+    }
