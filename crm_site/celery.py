@@ -63,6 +63,10 @@ app.conf.beat_schedule = {
         "task": "service.tasks.surveys.send_quarterly_surveys",
         "schedule": crontab(hour=10, minute=0),
     },
+    # Scheduled KPI reports (SPEC 7): last week's and last month's report of each subscribed scope,
+    # built once (unique snapshot per period and scope, claimed before building) and e-mailed once
+    # per subscriber (unique delivery row); a failed e-mail is retried by a later tick.
+    "send-kpi-reports": {"task": "analytics.tasks.send_kpi_reports", "schedule": 15 * 60.0},
     # Sent quotes past their validity become expired, at 01:00 local time (CELERY_TIMEZONE); one
     # conditional UPDATE, so a missed day is caught up by the next run.
     "expire-quotes": {

@@ -17,6 +17,7 @@ urlpatterns = [
     path("", include("interactions.urls")),
     path("", include("opportunities.urls")),
     path("", include("service.urls")),
+    path("", include("analytics.urls")),
     path("accounts/login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("accounts/", include("django.contrib.auth.urls")),
     path("admin/", admin.site.urls),

@@ -318,7 +318,7 @@ class _Seeder:
             self._breaches(ticket)
             return ticket, events, None
         # Assigned: at once by automatic dispatch, or by the manager a little later.
-        moment = created + datetime.timedelta(seconds=rng.randint(0, 1200))
+        moment = self._clamp(created + datetime.timedelta(seconds=rng.randint(0, 1200)), created)
         ticket.assignee, ticket.team_id = handler, handler.team_id
         events.append(
             TicketEvent(

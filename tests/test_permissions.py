@@ -7,6 +7,7 @@ not act on it get 403, anonymous visitors are sent to the login page. Django adm
 permission system and is tested in tests/accounts/test_admin.py.
 """
 
+import datetime
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -15,6 +16,7 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
 
 from accounts.models import Export
+from analytics.models import ReportSnapshot, ReportSubscription
 from customers.models import CustomerImport
 from service.services.surveys import survey_for_closed_ticket
 from tests.factories.customers import AttachmentFactory, ContactFactory, CustomerFactory, SegmentFactory
@@ -83,6 +85,11 @@ def customer(world: dict) -> dict:
 # customer's team, the assignee and all-scope roles see it; only agents work on it.
 TICKET_VIEW = _statuses(404, rep=OK, lead=OK, director=OK, agent=OK, administrator=OK)
 TICKET_CHANGE = _statuses(404, rep=403, lead=403, director=403, agent=OK, administrator=403)
+
+
+# A report snapshot of rep's team: whoever's reach covers the team sees it.
+REPORT = _statuses(404, lead=OK, director=OK, administrator=OK)
+SUBSCRIBERS = page({"lead", "other_lead", "director"})
 
 
 def ticket(world: dict) -> dict:
@@ -183,6 +190,23 @@ MATRIX: dict[str, Entry] = {
     "service:purchase-create": Entry(
         _statuses(404, rep=403, lead=403, director=403, administrator=403),
         lambda world: {"customer_pk": world["customer"].pk},
+    ),
+    # analytics: dashboards, section reports and their downloads
+    "analytics:dashboard": Entry(PUBLIC_TO_STAFF),
+    "analytics:section": Entry(page(SALES | {"director", "administrator"}), lambda world: {"key": "funnel"}),
+    "analytics:section-export": Entry(
+        page(SALES | {"director", "administrator"}), lambda world: {"key": "funnel", "table": "funnel"}
+    ),
+    # analytics: scheduled KPI reports (subscribers: sales managers, directors, service managers)
+    "analytics:report-archive": Entry(PUBLIC_TO_STAFF),
+    "analytics:report-detail": Entry(REPORT, lambda world: {"pk": world["snapshot"].pk}),
+    "analytics:report-xlsx": Entry(REPORT, lambda world: {"pk": world["snapshot"].pk}),
+    "analytics:report-subscriptions": Entry(SUBSCRIBERS),
+    "analytics:report-build": Entry(SUBSCRIBERS, method="post"),  # an empty form: 400 counts as OK
+    "analytics:report-subscription-delete": Entry(
+        _statuses(403, lead=OK, other_lead=404, director=404),
+        lambda world: {"pk": world["subscription"].pk},
+        method="post",
     ),
     # customers: lists and pages without a record
     "customers:customer-list": Entry(page(SALES | {"director", "agent", "administrator"})),
@@ -298,10 +322,22 @@ def world(
     payment = PaymentFactory(order=order, amount="100")
     settle(order)
     service_ticket = TicketFactory(customer=record, assignee=agent)
+    snapshot = ReportSnapshot.objects.create(
+        kind="week",
+        period_start=datetime.date(2026, 3, 30),
+        period_end=datetime.date(2026, 4, 6),
+        scope_key=f"teams:{rep.team_id}",
+        status="ready",
+        data={"sections": []},
+        built_at=timezone.now(),
+    )
+    snapshot.scope_teams.add(rep.team_id)
     surveyed_ticket = TicketFactory(customer=record, status="closed")
     survey_for_closed_ticket(surveyed_ticket, actor=rep)
     return {
         "ticket": service_ticket,
+        "snapshot": snapshot,
+        "subscription": ReportSubscription.objects.create(user=lead, frequency="week"),
         "surveyed_ticket": surveyed_ticket,
         "ticket_attachment": TicketAttachmentFactory(ticket=service_ticket),
         "customer": record,

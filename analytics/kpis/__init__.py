@@ -1,0 +1,1 @@
+"""The KPI modules: each registers its report sections (analytics.base) from ``register()``."""
