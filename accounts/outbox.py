@@ -1,5 +1,5 @@
 """Delivering outbox rows exactly once, for every app's sweeps (follow-up reminders, lead digests,
-stale-deal alerts, overdue-payment warnings).
+stale-deal alerts, overdue-payment warnings, service-level alerts, KPI report e-mails).
 
 An outbox row (a subclass of ``interactions.models.OutboxRow``: ``status``, ``claim_token``,
 ``lease_until``, ``attempts``, ``sent_at``) is planned by its sweep under a unique constraint, so
@@ -19,7 +19,7 @@ a rerun or a second worker plans nothing twice. Delivery then:
 import logging
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -121,3 +121,29 @@ def mark(model: OutboxModel, pk: int, status: str, now: datetime, **fields: obje
     model._default_manager.filter(pk=pk).update(
         status=status, sent_at=now if status == SENT else None, **fields
     )
+
+
+def deliver_row(
+    model: OutboxModel,
+    pk: int,
+    token: uuid.UUID,
+    now: datetime,
+    *,
+    related: Sequence[str],
+    holds: Callable[[models.Model, datetime], bool],
+    send: Callable[[models.Model, datetime], None],
+) -> str:
+    """One claimed row's delivery, in one transaction: lock it if this run still owns it, skip it
+    when ``holds(row, now)`` says it no longer applies (the task was done, the deal moved on), else
+    ``send(row, now)`` (notification and e-mail) and mark it sent. ``related``: what ``holds`` and
+    ``send`` read, fetched with the row."""
+    with transaction.atomic():
+        row = claimed(model, pk, token).select_related(*related).first()
+        if row is None:  # our lease ran out and another run took it over
+            return "gone"
+        if not holds(row, now):
+            mark(model, pk, SKIPPED, now)
+            return SKIPPED
+        send(row, now)
+        mark(model, pk, SENT, now)
+        return SENT

@@ -31,7 +31,7 @@ from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.db import models, transaction
+from django.db import models
 from django.db.models import Exists, OuterRef
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
@@ -41,7 +41,7 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts import notifications
 from accounts.models import User
-from accounts.outbox import SENT, SKIPPED, SweepResult, claimed, deadline_after, deliver, mark
+from accounts.outbox import SweepResult, deadline_after, deliver, deliver_row
 from accounts.templatetags.crm import money
 from opportunities.models import DealAlert, Instalment, Opportunity, Order, PaymentWarning, Stage
 
@@ -231,27 +231,21 @@ def _deal_alert_due(alert: DealAlert, opportunity: Opportunity, recipient: User,
 
 
 def _deliver_deal_alert(pk: int, token: uuid.UUID, now: datetime) -> str:
-    with transaction.atomic():
-        alert = (
-            claimed(DealAlert, pk, token)
-            .select_related(
-                "opportunity__customer",
-                "opportunity__stage",
-                "opportunity__owner",
-                "opportunity__team",
-                "recipient",
-            )
-            .first()
-        )
-        if alert is None:  # our lease ran out and another run took it over
-            return "gone"
-        opportunity, recipient = alert.opportunity, alert.recipient
-        if not _deal_alert_due(alert, opportunity, recipient, now):
-            mark(DealAlert, pk, SKIPPED, now)
-            return SKIPPED
-        _notify_deal(alert, opportunity, recipient, now)
-        mark(DealAlert, pk, SENT, now)
-        return SENT
+    return deliver_row(
+        DealAlert,
+        pk,
+        token,
+        now,
+        related=[
+            "opportunity__customer",
+            "opportunity__stage",
+            "opportunity__owner",
+            "opportunity__team",
+            "recipient",
+        ],
+        holds=lambda alert, now: _deal_alert_due(alert, alert.opportunity, alert.recipient, now),
+        send=lambda alert, now: _notify_deal(alert, alert.opportunity, alert.recipient, now),
+    )
 
 
 def _notify_deal(alert: DealAlert, opportunity: Opportunity, recipient: User, now: datetime) -> None:
@@ -441,24 +435,20 @@ def order_url(order: Order) -> str:
 
 
 def _deliver_payment_warning(pk: int, token: uuid.UUID, now: datetime) -> str:
-    with transaction.atomic():
-        warning = (
-            claimed(PaymentWarning, pk, token)
-            .select_related(
-                "instalment__order__customer", "instalment__order__owner", "instalment__order__team"
-            )
-            .select_related("recipient")
-            .first()
-        )
-        if warning is None:
-            return "gone"
-        instalment, recipient = warning.instalment, warning.recipient
-        if not _payment_warning_due(warning, instalment, recipient, now):
-            mark(PaymentWarning, pk, SKIPPED, now)
-            return SKIPPED
-        _notify_payment(instalment, recipient, now)
-        mark(PaymentWarning, pk, SENT, now)
-        return SENT
+    return deliver_row(
+        PaymentWarning,
+        pk,
+        token,
+        now,
+        related=[
+            "instalment__order__customer",
+            "instalment__order__owner",
+            "instalment__order__team",
+            "recipient",
+        ],
+        holds=lambda warning, now: _payment_warning_due(warning, warning.instalment, warning.recipient, now),
+        send=lambda warning, now: _notify_payment(warning.instalment, warning.recipient, now),
+    )
 
 
 def _notify_payment(instalment: Instalment, recipient: User, now: datetime) -> None:

@@ -44,7 +44,7 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts import notifications, roles
 from accounts.models import Team, User
-from accounts.outbox import SENT, SKIPPED, SweepResult, claimed, deadline_after, deliver, mark
+from accounts.outbox import SweepResult, deadline_after, deliver, deliver_row
 from service.models import SlaAlert, Ticket, TicketEvent
 from service.services.dispatch import CLOSED_STATUSES, may_handle_q
 
@@ -362,21 +362,15 @@ def _alert_holds(alert: SlaAlert, ticket: Ticket, recipient: User, now: datetime
 
 
 def _deliver_sla_alert(pk: int, token: uuid.UUID, now: datetime) -> str:
-    with transaction.atomic():
-        alert = (
-            claimed(SlaAlert, pk, token)
-            .select_related("ticket__customer", "ticket__assignee", "ticket__queue", "recipient")
-            .first()
-        )
-        if alert is None:
-            return "gone"
-        ticket, recipient = alert.ticket, alert.recipient
-        if not _alert_holds(alert, ticket, recipient, now):
-            mark(SlaAlert, pk, SKIPPED, now)
-            return SKIPPED
-        _notify(alert, ticket, recipient)
-        mark(SlaAlert, pk, SENT, now)
-        return SENT
+    return deliver_row(
+        SlaAlert,
+        pk,
+        token,
+        now,
+        related=["ticket__customer", "ticket__assignee", "ticket__queue", "recipient"],
+        holds=lambda alert, now: _alert_holds(alert, alert.ticket, alert.recipient, now),
+        send=lambda alert, now: _notify(alert, alert.ticket, alert.recipient),
+    )
 
 
 def _notify(alert: SlaAlert, ticket: Ticket, recipient: User) -> None:
