@@ -132,7 +132,10 @@ class _Seeder:
             for stage in path[:-1]
         ]
         # Squeezed into the time since creation, ending some while ago (not all just now).
-        room = (self.now - created) * self.rng.uniform(0.5, 0.95) - datetime.timedelta(hours=1)
+        room = max(
+            (self.now - created) * self.rng.uniform(0.5, 0.95) - datetime.timedelta(hours=1),
+            datetime.timedelta(seconds=len(path)),
+        )
         total = sum(gaps, datetime.timedelta())
         if total > room and total:
             gaps = [gap * (room / total) for gap in gaps]

@@ -314,11 +314,25 @@ class _Seeder:
         change on the customer's history."""
         signed = {order.customer_id: order for order in sorted(orders, key=lambda order: order.created_at)}
         customers = list(
-            Customer.objects.filter(pk__in=signed).exclude(stage=Customer.Stage.DEAL).only("pk", "stage")
+            Customer.objects.filter(pk__in=signed)
+            .exclude(stage=Customer.Stage.DEAL)
+            .only("pk", "stage", "created_at")
         )
         changes = []
         for customer in customers:
             order = signed[customer.pk]
+            if customer.stage == Customer.Stage.POTENTIAL:
+                # Nobody signs straight from "potential": the intent came first.
+                changes.append(
+                    CustomerStageChange(
+                        customer_id=customer.pk,
+                        from_stage=customer.stage,
+                        to_stage=Customer.Stage.INTENT,
+                        changed_at=_intent_at(customer.created_at, order.created_at),
+                        changed_by_id=order.owner_id,
+                    )
+                )
+                customer.stage = Customer.Stage.INTENT
             changes.append(
                 CustomerStageChange(
                     customer_id=customer.pk,
@@ -369,3 +383,10 @@ class _Seeder:
         if order.paid_amount == order.amount:
             order.status = Order.Status.COMPLETED
         return instalments, payments
+
+
+def _intent_at(created: datetime.datetime, signed: datetime.datetime) -> datetime.datetime:
+    """When a customer who signed at ``signed`` showed intent: a week before, or halfway since
+    their creation (strictly after it, so the history keeps its order)."""
+    moment = signed - datetime.timedelta(days=7)
+    return moment if moment > created else created + (signed - created) / 2
